@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import mailbox, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("surveys.api.urls")),
+    path("api/v1/", include("reports.api_urls")),
+    path("mailbox/", mailbox.mailbox_list, name="mailbox"),
+    path("mailbox/<str:name>/", mailbox.mailbox_message, name="mailbox-message"),
+    path("", include("surveys.urls")),
+    path("", include("reports.urls")),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,433 @@
+// The survey designer: edits the survey JSON of /api/v1/surveys/<slug>/ and shows a live preview
+// rendered by the server with the answer page's own template. No chart or scale arithmetic here:
+// default labels and satisfied sets come from the server's scale catalog.
+(function () {
+  "use strict";
+  const root = document.getElementById("designer");
+  if (!root) return;
+  const catalog = JSON.parse(document.getElementById("scale-catalog").textContent);
+  const languageNames = Object.fromEntries(
+    JSON.parse(document.getElementById("language-names").textContent).map((l) => [l.code, l.name])
+  );
+  let survey = JSON.parse(document.getElementById("survey-definition").textContent);
+  let lang = survey.languages[0];
+  let dirty = false;
+  let errors = {};
+  const $ = (id) => document.getElementById(id);
+  const KIND_NAMES = { rating: "Rating", nps: "NPS", ces: "Customer effort", comment: "Comment" };
+  const SCALE_NAMES = {
+    "1-5": "1 – 5", "1-7": "1 – 7", "1-10": "1 – 10", "0-10": "0 – 10",
+    "yes-no": "Yes / No", "emoji-3": "3 faces", "emoji-5": "5 faces",
+  };
+
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === false || v === null || v === undefined) continue;
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "value") el.value = v;
+      else if (k === "checked") el.checked = !!v;
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      el.append(c.nodeType ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  function csrf() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  async function call(url, method, body, isJson = true) {
+    const res = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: Object.assign(
+        { "X-CSRFToken": csrf(), Accept: "application/json" },
+        isJson ? { "Content-Type": "application/json" } : {}
+      ),
+      body: body === undefined ? undefined : isJson ? JSON.stringify(body) : body,
+    });
+    const type = res.headers.get("Content-Type") || "";
+    const data = type.includes("json") ? await res.json() : await res.text();
+    return { ok: res.ok, status: res.status, data };
+  }
+
+  // --- scale helpers (data from the server's catalog) ---------------------------------------
+  function scaleEntry(q) {
+    const kind = catalog.kinds[q.kind];
+    return kind && kind.scales[q.scale];
+  }
+  function defaults(q) {
+    const entry = scaleEntry(q);
+    if (!entry) return null;
+    return entry[q.reversed && entry.reversible ? "reversed" : "normal"];
+  }
+  function labelsFor(q, code) {
+    if (q.labels && q.labels[code] && q.labels[code].length) return q.labels[code];
+    const d = defaults(q);
+    return d ? d.labels[code] || d.labels.en : [];
+  }
+  function resetScale(q) {
+    const d = defaults(q);
+    q.labels = {};
+    q.satisfied = d ? d.satisfied.slice() : [];
+  }
+  const published = () => !!survey.published_at;
+
+  // --- the definition sent to the API -----------------------------------------------------
+  function payload() {
+    const out = {};
+    for (const k of ["name", "slug", "touchpoint", "languages", "intro", "thank_you", "email_subject",
+      "email_body", "csat_target", "send_delay_minutes", "expires_after_days", "reminder_after_days",
+      "min_days_between_surveys", "sample_rate", "filters"]) out[k] = survey[k];
+    out.questions = survey.questions.map((q) => {
+      const o = { key: q.key, kind: q.kind, text: q.text, required: !!q.required };
+      if (q.kind === "comment") o.max_length = q.max_length || 1000;
+      else Object.assign(o, { scale: q.scale, labels: q.labels || {}, reversed: !!q.reversed,
+        satisfied: q.satisfied, primary: !!q.primary });
+      return o;
+    });
+    return out;
+  }
+
+  // --- rendering -----------------------------------------------------------------------
+  function bindText(id, get, set) {
+    const el = $(id);
+    el.value = get() ?? "";
+    el.oninput = () => { set(el.value); changed(); };
+  }
+
+  function renderSurvey() {
+    bindText("f-name", () => survey.name, (v) => (survey.name = v));
+    bindText("f-slug", () => survey.slug, (v) => (survey.slug = v));
+    $("f-slug").disabled = published();
+    $("f-touchpoint").value = survey.touchpoint;
+    $("f-touchpoint").onchange = (e) => { survey.touchpoint = e.target.value; changed(); };
+    bindText("f-target", () => survey.csat_target, (v) => (survey.csat_target = v === "" ? null : Number(v)));
+    for (const box of $("f-languages").querySelectorAll("input")) {
+      box.checked = survey.languages.includes(box.value);
+      box.onchange = () => {
+        const chosen = survey.languages.filter((c) => c !== box.value);
+        if (box.checked) chosen.push(box.value);
+        if (!chosen.length) { box.checked = true; return; }
+        survey.languages = chosen;
+        if (!chosen.includes(lang)) lang = chosen[0];
+        changed(); renderAll();
+      };
+    }
+    const local = (field) => [() => (survey[field] || {})[lang] || "", (v) => {
+      survey[field] = Object.assign({}, survey[field] || {}, { [lang]: v });
+    }];
+    bindText("f-intro", ...local("intro"));
+    bindText("f-thanks", ...local("thank_you"));
+    bindText("f-subject", ...local("email_subject"));
+    bindText("f-body", ...local("email_body"));
+    bindText("f-delay", () => survey.send_delay_minutes, (v) => (survey.send_delay_minutes = Number(v || 0)));
+    bindText("f-expires", () => survey.expires_after_days, (v) => (survey.expires_after_days = Number(v || 1)));
+    bindText("f-reminder", () => survey.reminder_after_days, (v) => (survey.reminder_after_days = v === "" ? null : Number(v)));
+    bindText("f-fatigue", () => survey.min_days_between_surveys, (v) => (survey.min_days_between_surveys = Number(v || 0)));
+    bindText("f-sample", () => Math.round((survey.sample_rate ?? 1) * 100), (v) => (survey.sample_rate = v === "" ? 1 : Number(v) / 100));
+    bindText(
+      "f-filters",
+      () => Object.entries(survey.filters || {}).map(([k, v]) => `${k} = ${v.join(", ")}`).join("\n"),
+      (v) => {
+        const filters = {};
+        for (const line of v.split("\n")) {
+          const [k, vals] = line.split("=");
+          if (!k || !k.trim() || vals === undefined) continue;
+          filters[k.trim()] = vals.split(",").map((s) => s.trim()).filter(Boolean);
+        }
+        survey.filters = filters;
+      }
+    );
+    for (const tag of document.querySelectorAll(".lang-tag")) tag.textContent = survey.languages.length > 1 ? lang : "";
+    renderLangTabs();
+    renderHead();
+  }
+
+  function missingIn(code) {
+    return survey.questions.some((q) => !(q.text || {})[code]);
+  }
+
+  function renderLangTabs() {
+    const tabs = $("lang-tabs");
+    tabs.replaceChildren();
+    tabs.hidden = survey.languages.length < 2;
+    for (const code of survey.languages) {
+      tabs.append(h("button", {
+        type: "button", role: "tab", "aria-selected": String(code === lang),
+        title: missingIn(code) ? "Some texts are missing in this language" : "",
+        onclick: () => { lang = code; renderAll(); },
+      }, languageNames[code] || code, code === survey.languages[0] ? h("small", { class: "muted" }, " · default") : null,
+      missingIn(code) ? h("span", { class: "miss" }, " !") : null));
+    }
+    $("preview-lang").textContent = languageNames[lang] || lang;
+  }
+
+  function renderHead() {
+    $("head-name").textContent = survey.name || "Untitled survey";
+    $("head-slug").textContent = survey.slug;
+    const st = $("head-status");
+    st.className = "badge " + survey.status;
+    st.textContent = survey.status.charAt(0).toUpperCase() + survey.status.slice(1);
+    $("btn-publish").hidden = survey.status !== "draft";
+    $("btn-pause").hidden = survey.status !== "active";
+    $("btn-resume").hidden = survey.status !== "paused";
+    $("btn-archive").hidden = survey.status === "archived";
+    $("btn-save").disabled = !dirty || survey.status === "archived";
+    $("save-state").textContent = dirty ? "Unsaved changes" : "All changes saved";
+  }
+
+  function questionErrors(i) {
+    const qe = Array.isArray(errors.questions) ? errors.questions[i] : null;
+    return qe && typeof qe === "object" ? qe : {};
+  }
+
+  function renderQuestions() {
+    const box = $("questions");
+    box.replaceChildren();
+    if (!survey.questions.length) {
+      box.append(h("div", { class: "card empty" }, "No questions yet. Add a rating question to measure CSAT."));
+    }
+    survey.questions.forEach((q, i) => box.append(renderQuestion(q, i)));
+  }
+
+  function renderQuestion(q, i) {
+    const errs = questionErrors(i);
+    const locked = published() && q.frozen;
+    const move = (d) => {
+      const j = i + d;
+      if (j < 0 || j >= survey.questions.length) return;
+      [survey.questions[i], survey.questions[j]] = [survey.questions[j], survey.questions[i]];
+      changed(); renderQuestions();
+    };
+    const head = h("div", { class: "q-head" },
+      h("span", { class: "pos", "aria-hidden": "true" }, i + 1),
+      h("span", { class: "kind" }, KIND_NAMES[q.kind] || q.kind),
+      q.primary ? h("span", { class: "badge active" }, "Primary CSAT") : null,
+      locked ? h("span", { class: "lock", title: "Published: scale, direction and satisfied values are frozen" }, "🔒 frozen") : null,
+      h("span", { class: "spacer" }),
+      h("span", { class: "tools" },
+        h("button", { class: "btn small", type: "button", "aria-label": `Move question ${i + 1} up`, disabled: i === 0, onclick: () => move(-1) }, "↑"),
+        h("button", { class: "btn small", type: "button", "aria-label": `Move question ${i + 1} down`, disabled: i === survey.questions.length - 1, onclick: () => move(1) }, "↓"),
+        h("button", {
+          class: "btn small danger", type: "button", "aria-label": `Remove question ${i + 1}`,
+          disabled: locked, title: locked ? "Questions of a published survey cannot be removed" : "",
+          onclick: () => { survey.questions.splice(i, 1); changed(); renderQuestions(); },
+        }, "Remove")
+      )
+    );
+    const body = h("div", { class: "q-body" });
+    const text = h("input", { type: "text", maxlength: 500, value: (q.text || {})[lang] || "", "aria-label": `Question ${i + 1} text`, placeholder: "How satisfied were you with …?" });
+    text.oninput = () => { q.text = Object.assign({}, q.text, { [lang]: text.value }); changed(); };
+    body.append(h("label", { class: "field" }, h("span", {}, "Question ", survey.languages.length > 1 ? h("em", { class: "lang-tag" }, lang) : null), text));
+    if (errs.text) body.append(h("p", { class: "err" }, errs.text));
+
+    const key = h("input", { type: "text", value: q.key, maxlength: 50, disabled: locked, "aria-label": `Question ${i + 1} key` });
+    key.oninput = () => { q.key = key.value; changed(); };
+    const grid = h("div", { class: "q-grid" }, h("label", { class: "field" }, h("span", {}, "Key"), key, h("small", {}, "Stable name in the API and exports.")));
+    if (q.kind !== "comment") {
+      const scale = h("select", { disabled: locked, "aria-label": `Question ${i + 1} scale` },
+        Object.keys(catalog.kinds[q.kind].scales).map((code) => h("option", { value: code }, SCALE_NAMES[code] || code)));
+      scale.value = q.scale;
+      scale.onchange = () => {
+        q.scale = scale.value;
+        if (!scaleEntry(q).reversible) q.reversed = false;
+        resetScale(q); changed(); renderQuestions();
+      };
+      grid.append(h("label", { class: "field" }, h("span", {}, "Scale"), scale));
+    } else {
+      const max = h("input", { type: "number", min: 1, max: 10000, value: q.max_length || 1000 });
+      max.oninput = () => { q.max_length = Number(max.value || 1000); changed(); };
+      grid.append(h("label", { class: "field" }, h("span", {}, "Length limit (characters)"), max));
+    }
+    body.append(grid);
+    for (const f of ["key", "scale", "kind", "max_length"]) if (errs[f]) body.append(h("p", { class: "err" }, errs[f]));
+
+    const checks = h("div", { class: "checks" });
+    const req = h("input", { type: "checkbox", checked: q.required });
+    req.onchange = () => { q.required = req.checked; changed(); };
+    checks.append(h("label", {}, req, "Required"));
+    if (q.kind !== "comment") {
+      const prim = h("input", { type: "radio", name: "primary", checked: q.primary });
+      prim.onchange = () => { survey.questions.forEach((o) => (o.primary = o === q)); changed(); renderQuestions(); };
+      checks.append(h("label", {}, prim, "Primary CSAT question"));
+      const entry = scaleEntry(q);
+      if (entry && entry.reversible) {
+        const rev = h("input", { type: "checkbox", checked: q.reversed, disabled: locked });
+        rev.onchange = () => { q.reversed = rev.checked; resetScale(q); changed(); renderQuestions(); };
+        checks.append(h("label", { title: "As German school grades: 1 is the best" }, rev, "Reversed (1 = best)"));
+      }
+    }
+    body.append(checks);
+    if (errs.primary) body.append(h("p", { class: "err" }, errs.primary));
+
+    if (q.kind !== "comment" && scaleEntry(q)) {
+      const points = scaleEntry(q).points;
+      const labels = labelsFor(q, lang);
+      const faces = catalog.faces[q.scale] || [];
+      const rows = points.map((p, idx) => {
+        const isSat = (q.satisfied || []).includes(p);
+        const label = h("input", { type: "text", maxlength: 200, value: labels[idx] || "", "aria-label": `Label of point ${p}` });
+        label.oninput = () => {
+          const list = labelsFor(q, lang).slice();
+          list[idx] = label.value;
+          q.labels = Object.assign({}, q.labels, { [lang]: list });
+          changed();
+        };
+        const sat = h("input", { type: "checkbox", checked: isSat, disabled: locked, "aria-label": `Point ${p} counts as satisfied` });
+        sat.onchange = () => {
+          const set = new Set(q.satisfied || []);
+          sat.checked ? set.add(p) : set.delete(p);
+          q.satisfied = [...set].sort((a, b) => a - b);
+          changed(); renderQuestions();
+        };
+        return h("tr", { class: isSat ? "sat" : "" },
+          h("td", { class: "v" }, faces[idx] ? `${faces[idx]}` : q.scale === "yes-no" ? (p ? "yes" : "no") : p),
+          h("td", {}, label), h("td", { class: "s" }, sat));
+      });
+      body.append(h("table", { class: "points-table" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Point"), h("th", {}, `Label (${lang})`), h("th", {}, "Satisfied"))),
+        h("tbody", {}, rows)));
+      for (const f of ["labels", "satisfied", "reversed"]) if (errs[f]) body.append(h("p", { class: "err" }, errs[f]));
+    }
+    return h("div", { class: "q" + (Object.keys(errs).length ? " invalid" : ""), "data-key": q.key }, head, body);
+  }
+
+  function renderErrors() {
+    const box = $("errors");
+    const list = [];
+    const walk = (value, path) => {
+      if (Array.isArray(value) && value.every((v) => typeof v === "string")) list.push(`${path}: ${value.join(" ")}`);
+      else if (typeof value === "string") list.push(path ? `${path}: ${value}` : value);
+      else if (Array.isArray(value)) value.forEach((v, i) => v && Object.keys(v).length && walk(v, `${path} ${i + 1}`));
+      else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, path ? `${path} › ${k}` : k);
+    };
+    walk(errors, "");
+    box.hidden = !list.length;
+    box.replaceChildren(h("strong", {}, "Please fix:"), h("ul", {}, list.map((t) => h("li", {}, t.replace(/^detail: /, "")))));
+  }
+
+  function renderAll() {
+    renderSurvey();
+    renderQuestions();
+    renderErrors();
+    schedulePreview();
+  }
+
+  function changed() {
+    dirty = true;
+    renderHead();
+    renderLangTabs();
+    schedulePreview();
+  }
+
+  // --- preview -----------------------------------------------------------------------------
+  let previewTimer = null;
+  let previewSeq = 0;
+  function schedulePreview() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(updatePreview, 250);
+  }
+  async function updatePreview() {
+    const seq = ++previewSeq;
+    const res = await call(`${root.dataset.preview}?lang=${encodeURIComponent(lang)}`, "POST", payload());
+    if (seq !== previewSeq) return;
+    if (res.ok) {
+      for (const id of ["pv-phone", "pv-desktop"]) $(id).srcdoc = res.data;
+      if (Object.keys(errors).length && !errors._server) { errors = {}; renderErrors(); markInvalid(); }
+    } else if (res.status === 400) {
+      errors = res.data; renderErrors(); markInvalid();
+    }
+  }
+  function markInvalid() {
+    document.querySelectorAll(".q").forEach((el, i) => el.classList.toggle("invalid", !!Object.keys(questionErrors(i)).length));
+  }
+  function fitDesktop() {
+    const view = document.querySelector(".desk-view");
+    const frame = $("pv-desktop");
+    if (!view || !view.clientWidth) return;
+    const scale = view.clientWidth / 1100;
+    frame.style.transform = `scale(${scale})`;
+    view.style.height = Math.round(1400 * scale) + "px";
+  }
+  for (const b of document.querySelectorAll("[data-device]")) {
+    b.onclick = () => {
+      for (const o of document.querySelectorAll("[data-device]")) o.setAttribute("aria-selected", String(o === b));
+      for (const f of document.querySelectorAll("[data-frame]")) f.hidden = f.dataset.frame !== b.dataset.device;
+      fitDesktop();
+    };
+  }
+  window.addEventListener("resize", fitDesktop);
+
+  // --- actions -----------------------------------------------------------------------------
+  async function save() {
+    const res = await call(root.dataset.api, "PATCH", payload());
+    if (!res.ok) {
+      errors = Object.assign({ _server: true }, res.data);
+      delete errors._server;
+      renderErrors(); markInvalid();
+      return false;
+    }
+    const slugChanged = res.data.slug !== root.dataset.slug;
+    survey = res.data; dirty = false; errors = {};
+    if (slugChanged) { window.location = `/design/${survey.slug}/`; return true; }
+    renderAll();
+    return true;
+  }
+  async function setStatus(action) {
+    if (dirty && !(await save())) return;
+    const res = action === "publish"
+      ? await call(root.dataset.api + "publish/", "POST")
+      : await call(root.dataset.api, "PATCH", { status: action });
+    if (!res.ok) { errors = res.data; renderErrors(); return; }
+    survey = res.data; dirty = false; errors = {}; renderAll();
+  }
+  $("btn-save").onclick = save;
+  $("btn-publish").onclick = () => {
+    const missing = survey.languages.filter(missingIn);
+    const warn = missing.length ? `\n\nSome question texts are missing in: ${missing.map((c) => languageNames[c] || c).join(", ")}.` : "";
+    if (confirm("Publish this survey? Scales, directions and satisfied values are frozen once published." + warn)) setStatus("publish");
+  };
+  $("btn-pause").onclick = () => setStatus("paused");
+  $("btn-resume").onclick = () => setStatus("active");
+  $("btn-archive").onclick = () => { if (confirm("Archive this survey? It stops taking answers; all data is kept.")) setStatus("archived"); };
+  $("btn-test").onclick = async () => {
+    if (dirty && !(await save())) return;
+    const form = new URLSearchParams({ lang });
+    const res = await call(root.dataset.test, "POST", form.toString(), false);
+    const box = $("test-result");
+    box.hidden = false;
+    if (res.ok) {
+      box.replaceChildren("Test invitation sent to ", h("strong", {}, res.data.email), ". Link: ",
+        h("a", { href: res.data.link, target: "_blank", rel: "noopener", id: "test-link" }, res.data.link));
+    } else {
+      box.textContent = (res.data && (res.data.detail || (res.data.email || []).join(" "))) || "Could not create a test invitation.";
+    }
+  };
+  for (const b of document.querySelectorAll("[data-add]")) {
+    b.onclick = () => {
+      const kind = b.dataset.add;
+      let n = survey.questions.length + 1;
+      let key = `${kind}_${n}`;
+      while (survey.questions.some((q) => q.key === key)) key = `${kind}_${++n}`;
+      const q = { key, kind, text: {}, required: false, labels: {}, reversed: false, primary: false, frozen: false };
+      if (kind === "comment") q.max_length = 1000;
+      else {
+        q.scale = catalog.kinds[kind].default;
+        q.primary = !survey.questions.some((o) => o.primary);
+        resetScale(q);
+      }
+      survey.questions.push(q);
+      changed(); renderQuestions();
+    };
+  }
+  window.addEventListener("beforeunload", (e) => { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
+
+  renderAll();
+  fitDesktop();
+})();

@@ -1,0 +1,131 @@
+"""Demo data: one user per role, surveys from the templates, and a few months of answers."""
+
+import random
+from datetime import timedelta
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from access.roles import MANAGER, SURVEY_ADMIN
+from surveys import scales, services
+from surveys.models import Answer, Contact, Invitation, Response, Survey
+
+DEMO_USERS = (
+    ("admin", "demo-admin", SURVEY_ADMIN, "admin@example.com"),
+    ("manager", "demo-manager", MANAGER, "manager@example.com"),
+)
+CHANNELS = ["web", "app", "phone", "email"]
+REGIONS = ["north", "south", "east", "west"]
+PRODUCTS = ["shoes", "shirts", "bags", "watches", "jackets"]
+AGENTS = ["anna", "ben", "chloe", "david", "emma", "farid"]
+COMMENTS = {
+    True: ["Fast delivery, thank you!", "Exactly as described.", "Very friendly support.", "Great quality."],
+    False: ["The parcel arrived late.", "Nobody answered my second email.", "Wrong size was sent.", "Took far too long."],
+}
+
+
+class Command(BaseCommand):
+    help = "Create demo users, surveys and responses (idempotent: does nothing when they exist)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=120)
+        parser.add_argument("--per-day", type=int, default=25)
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, days: int, per_day: int, seed: int, **options):
+        for username, password, role, email in DEMO_USERS:
+            user, created = User.objects.get_or_create(username=username, defaults={"email": email})
+            if created:
+                user.set_password(password)
+                user.save()
+            user.groups.add(Group.objects.get(name=role))
+            if role == SURVEY_ADMIN:
+                User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+        if Survey.objects.filter(slug__in=["purchase", "support"]).exists():
+            self.stdout.write("Demo data exists already.")
+            return
+        admin = User.objects.get(username="admin")
+        rng = random.Random(seed)
+        with transaction.atomic():
+            purchase = services.create_survey_from_template(
+                template="csat-purchase", name="Order satisfaction", slug="purchase", created_by=admin
+            )
+            support = services.create_survey_from_template(
+                template="csat-support", name="Kundenservice", slug="support", created_by=admin
+            )
+            for survey in (purchase, support):
+                services.publish_survey(survey=survey)
+            services.create_survey_from_template(
+                template="nps", name="Recommendation (draft)", slug="nps", created_by=admin
+            )
+            count = self._answers(purchase, rng, days, per_day, "product")
+            count += self._answers(support, rng, days, per_day // 2, "agent")
+        self.stdout.write(f"Demo data created: 3 surveys, {count} responses.")
+
+    def _answers(self, survey: Survey, rng: random.Random, days: int, per_day: int, dimension: str) -> int:
+        survey.refresh_from_db()
+        questions = list(survey.questions.all())
+        now = timezone.now()
+        responses = 0
+        for day in range(days, 0, -1):
+            for _ in range(rng.randint(per_day // 2, per_day)):
+                n = Contact.objects.count() + 1
+                contact = Contact.objects.create(
+                    email=f"customer{n}@example.com",
+                    name=f"Customer {n}",
+                    locale=rng.choice(survey.languages),
+                )
+                attributes = {"channel": rng.choice(CHANNELS), "region": rng.choice(REGIONS)}
+                attributes[dimension] = rng.choice(PRODUCTS if dimension == "product" else AGENTS)
+                sent_at = now - timedelta(days=day, minutes=rng.randint(0, 1400))
+                invitation, _ = services.new_invitation(
+                    survey=survey, contact=contact, locale=contact.locale, attributes=attributes, due_at=sent_at
+                )
+                invitation.status = Invitation.Status.SENT
+                invitation.sent_at = sent_at
+                invitation.created_at = sent_at
+                if rng.random() < 0.45:
+                    invitation.clicked_at = sent_at + timedelta(minutes=rng.randint(5, 600))
+                    if rng.random() < 0.8:
+                        invitation.answered_at = invitation.clicked_at + timedelta(minutes=1)
+                invitation.save()
+                if invitation.answered_at:
+                    self._respond(survey, questions, invitation, attributes, rng, day, days)
+                    responses += 1
+        return responses
+
+    def _respond(self, survey, questions, invitation, attributes, rng, day, days) -> None:
+        # Satisfaction improves slowly over time, with a weaker channel, for the demo's trends.
+        mood = 0.62 + 0.18 * (1 - day / days) - (0.15 if attributes["channel"] == "phone" else 0)
+        response = Response.objects.create(
+            survey=survey,
+            invitation=invitation,
+            contact=invitation.contact,
+            submitted_at=invitation.answered_at,
+            locale=invitation.locale or survey.default_language,
+            touchpoint_type=survey.touchpoint,
+            attributes=attributes,
+        )
+        happy = rng.random() < mood
+        rows = []
+        for q in questions:
+            if q.kind == scales.COMMENT:
+                if rng.random() < 0.3:
+                    rows.append(Answer(response=response, question=q, text=rng.choice(COMMENTS[happy])))
+                continue
+            points = sorted(scales.get_scale(q.scale).points)
+            good = sorted(q.satisfied)
+            bad = [p for p in points if p not in good]
+            score = rng.choice(good) if happy else rng.choice(bad)
+            rows.append(
+                Answer(
+                    response=response,
+                    question=q,
+                    score=score,
+                    score_norm=scales.normalized_score(q.scale, q.reversed, score),
+                    satisfied=q.is_satisfied(score),
+                )
+            )
+        Answer.objects.bulk_create(rows)

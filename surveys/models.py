@@ -1,0 +1,292 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from . import scales
+
+
+class Touchpoint(models.TextChoices):
+    PURCHASE = "purchase", "After a purchase"
+    SUPPORT_CONTACT = "support_contact", "After a support contact"
+    OTHER = "other", "Other"
+
+
+class Survey(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ARCHIVED = "archived", "Archived"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    touchpoint = models.CharField(max_length=40, choices=Touchpoint.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    languages = models.JSONField(default=list, help_text="Language codes; the first is the default.")
+    # Texts meant for customers are {"en": "...", "de": "..."}.
+    intro = models.JSONField(default=dict, blank=True)
+    thank_you = models.JSONField(default=dict, blank=True)
+    email_subject = models.JSONField(default=dict, blank=True)
+    email_body = models.JSONField(default=dict, blank=True)
+    csat_target = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+
+    # Who gets the survey, and when.
+    send_delay_minutes = models.PositiveIntegerField(default=0)
+    expires_after_days = models.PositiveIntegerField(default=14)
+    reminder_after_days = models.PositiveIntegerField(null=True, blank=True)
+    min_days_between_surveys = models.PositiveIntegerField(default=0)
+    sample_rate = models.FloatField(default=1.0)
+    filters = models.JSONField(default=dict, blank=True, help_text='{"channel": ["web", "phone"]}')
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sample_rate__gte=0) & Q(sample_rate__lte=1), name="sample_rate_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(csat_target__isnull=True)
+                | (Q(csat_target__gte=0) & Q(csat_target__lte=100)),
+                name="csat_target_percent",
+            ),
+        ]
+        indexes = [
+            # serves "active surveys listening to this touchpoint type" on every event
+            models.Index(fields=["touchpoint", "status"], name="survey_touchpoint_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0] if self.languages else settings.LANGUAGE_CODE
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    def text(self, field: str, language: str) -> str:
+        return localized(getattr(self, field), language, self.default_language)
+
+    def primary_question(self) -> "Question | None":
+        questions = [q for q in self.questions.all() if q.is_scored]
+        return next((q for q in questions if q.primary), questions[0] if questions else None)
+
+
+def localized(texts: dict | str | None, language: str, fallback: str) -> str:
+    """The text in `language`, else in `fallback`, else any; a plain string is itself."""
+    if not texts:
+        return ""
+    if isinstance(texts, str):
+        return texts
+    return texts.get(language) or texts.get(fallback) or next(iter(texts.values()), "")
+
+
+class Question(models.Model):
+    Kind = models.TextChoices("Kind", [(k, k) for k in scales.KINDS])
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(default=0)
+    key = models.SlugField(max_length=50)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    scale = models.CharField(max_length=10, blank=True)
+    text = models.JSONField(default=dict)
+    # {"en": ["label of the first point", ...]} in display order; missing languages use defaults.
+    labels = models.JSONField(default=dict, blank=True)
+    reversed = models.BooleanField(default=False)
+    satisfied = models.JSONField(default=list, blank=True)
+    primary = models.BooleanField(default=False)
+    required = models.BooleanField(default=False)
+    max_length = models.PositiveIntegerField(default=1000)
+    # Set when the survey is published: scale, direction and satisfied set can no longer change.
+    frozen = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["survey", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "key"], name="question_key_unique"),
+            models.UniqueConstraint(
+                fields=["survey"], condition=Q(primary=True), name="one_primary_question"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey.slug}:{self.key}"
+
+    @property
+    def is_scored(self) -> bool:
+        return self.kind != scales.COMMENT
+
+    @property
+    def scale_def(self) -> scales.Scale | None:
+        return scales.SCALES.get(self.scale) if self.is_scored else None
+
+    def labels_in(self, language: str) -> list[str]:
+        if not self.is_scored:
+            return []
+        chosen = self.labels.get(language) if isinstance(self.labels, dict) else None
+        if chosen:
+            return chosen
+        if language in scales.LANGUAGES:
+            return scales.default_labels(self.kind, self.scale, language, self.reversed)
+        default = self.survey.default_language
+        return self.labels.get(default) or scales.default_labels(
+            self.kind, self.scale, default, self.reversed
+        )
+
+    def is_satisfied(self, score: int) -> bool:
+        return score in self.satisfied
+
+
+class Contact(models.Model):
+    """A customer. Upserted from touchpoint events by external id, else by email."""
+
+    email = models.EmailField(max_length=254, blank=True, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    locale = models.CharField(max_length=16, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    undeliverable_at = models.DateTimeField(null=True, blank=True)
+    undeliverable_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.email or self.external_id or f"contact {self.pk}"
+
+
+class TouchpointEvent(models.Model):
+    """A purchase or support contact posted by a shop or helpdesk. Idempotent on (type, id)."""
+
+    type = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=200)
+    occurred_at = models.DateTimeField()
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="touchpoints")
+    attributes = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["type", "external_id"], name="touchpoint_idempotent")
+        ]
+        indexes = [
+            # serves coverage: distinct customers with a touchpoint in a period
+            models.Index(fields=["type", "occurred_at"], name="touchpoint_type_time"),
+        ]
+
+
+class Invitation(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Suppressed"
+        EXPIRED = "expired", "Expired"
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
+    touchpoint = models.ForeignKey(
+        TouchpointEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
+    )
+    # The link's token is derived from this salt with the secret key (surveys.tokens);
+    # only its hash is stored, so the database alone does not reveal live links.
+    salt = models.CharField(max_length=32)
+    token_hash = models.CharField(max_length=64, unique=True)  # serves the answer page lookup
+    locale = models.CharField(max_length=16, blank=True)
+    attributes = models.JSONField(default=dict, blank=True, help_text="Frozen from the touchpoint.")
+    is_test = models.BooleanField(default=False)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    status_reason = models.CharField(max_length=500, blank=True)
+    due_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    message_id = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    reminder_due_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # serves the beat claim: due scheduled invitations, oldest first
+            models.Index(fields=["status", "due_at"], name="invitation_due"),
+            # serves the admin's per-survey delivery funnel
+            models.Index(fields=["survey", "status"], name="invitation_survey_status"),
+            # serves the fatigue rule: last invitation of a customer
+            models.Index(fields=["contact", "created_at"], name="invitation_contact_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} ({self.status})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+
+class Response(models.Model):
+    """One completed survey. At most one per invitation, enforced by the database."""
+
+    class Source(models.TextChoices):
+        WEB = "web", "Answer page"
+        IMPORT = "import", "Import"
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    invitation = models.OneToOneField(
+        Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="response"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now)
+    locale = models.CharField(max_length=16, blank=True)
+    touchpoint_type = models.CharField(max_length=40, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    is_test = models.BooleanField(default=False)
+    import_key = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "import_key"], name="response_import_idempotent"
+            ),
+        ]
+        indexes = [
+            # serves rollup recomputation of one day of one survey
+            models.Index(fields=["survey", "submitted_at"], name="response_survey_time"),
+        ]
+
+
+class Answer(models.Model):
+    """One question's answer. `satisfied` is decided once, at write time, from the frozen question."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    score = models.SmallIntegerField(null=True, blank=True)
+    score_norm = models.FloatField(null=True, blank=True, help_text="0 worst, 1 best.")
+    satisfied = models.BooleanField(null=True, blank=True)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "question"], name="answer_once"),
+        ]

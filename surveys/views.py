@@ -1,0 +1,126 @@
+"""The customer's answer page: public, token-authenticated, fast, and working without JavaScript."""
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.views.decorators.http import require_http_methods
+
+from . import selectors, services
+from .answer_page import page_language, question_views
+from .errors import AlreadyAnswered, DomainError, InvitationClosed
+from .models import Survey
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _render(request, template: str, context: dict, status: int = 200) -> HttpResponse:
+    with translation.override(context["language"]):
+        return _private(render(request, template, context, status=status))
+
+
+def _language_links(request, survey: Survey, current: str) -> list[dict]:
+    names = dict(settings.LANGUAGES)
+    return [
+        {"code": code, "name": names.get(code, code), "current": code == current}
+        for code in survey.languages
+    ]
+
+
+def _load(token: str):
+    invitation = selectors.invitation_for_token(token)
+    if invitation is None:
+        # The same 404 as any unknown address: a wrong token reveals nothing.
+        raise Http404
+    return invitation
+
+
+@require_http_methods(["GET", "POST"])
+def answer(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _load(token)
+    survey = invitation.survey
+    language = page_language(
+        survey,
+        requested=request.GET.get("lang", ""),
+        stored=invitation.locale or invitation.contact.locale,
+        accept=request.headers.get("Accept-Language", ""),
+    )
+    context = {
+        "survey": survey,
+        "language": language,
+        "languages": _language_links(request, survey, language),
+        "intro": survey.text("intro", language),
+        "token": token,
+    }
+    if invitation.answered_at:
+        return _render(request, "surveys/already_answered.html", context, status=200 if request.method == "GET" else 409)
+    try:
+        services.check_open(invitation)
+    except InvitationClosed as closed:
+        return _render(request, "surveys/closed.html", {**context, "message": str(closed)}, status=410)
+
+    questions = list(survey.questions.all())
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    notice = ""
+    if request.method == "POST":
+        values = {q.key: request.POST.get(q.key, "") for q in questions}
+        try:
+            services.record_response(invitation=invitation, answers=values, locale=language)
+        except AlreadyAnswered:
+            return _render(request, "surveys/already_answered.html", context, status=409)
+        except InvitationClosed as closed:
+            return _render(request, "surveys/closed.html", {**context, "message": str(closed)}, status=410)
+        except DomainError as error:
+            status = error.status
+            if error.field:
+                errors[error.field] = str(error)
+            else:
+                notice = str(error)
+        else:
+            return redirect("survey-thanks", token=token)
+    else:
+        services.record_click(invitation=invitation)
+        primary = survey.primary_question()
+        score = request.GET.get("score")
+        if primary is not None and score is not None:
+            # Pre-select only: recording needs a person to press the button, because mail
+            # scanners follow every link in a message.
+            if primary.scale_def and score.lstrip("-").isdigit() and int(score) in primary.scale_def.points:
+                values[primary.key] = str(int(score))
+            else:
+                notice = "invalid-score"
+    context.update(
+        questions=question_views(survey, questions, language, values=values, errors=errors),
+        errors=errors,
+        notice=notice,
+        preselected=bool(values) and request.method == "GET",
+    )
+    return _render(request, "surveys/answer.html", context, status=status)
+
+
+@require_http_methods(["GET"])
+def thanks(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _load(token)
+    survey = invitation.survey
+    language = page_language(
+        survey,
+        requested=request.GET.get("lang", "") or getattr(getattr(invitation, "response", None), "locale", ""),
+        stored=invitation.locale,
+        accept=request.headers.get("Accept-Language", ""),
+    )
+    if not invitation.answered_at:
+        return redirect("survey-answer", token=token)
+    context = {
+        "survey": survey,
+        "language": language,
+        "languages": [],
+        "thank_you": survey.text("thank_you", language),
+    }
+    return _render(request, "surveys/thanks.html", context)
