@@ -6,6 +6,7 @@ os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("EMAIL_URL", "mailbox:///tmp/csat-test-mailbox")
+os.environ.setdefault("CSAT_VAR_DIR", "/tmp/csat-test-var")
 
 from .settings import *  # noqa: E402,F403
 

@@ -84,10 +84,12 @@ class QuestionSerializer(serializers.Serializer):
     satisfied = serializers.ListField(child=serializers.IntegerField(), required=False)
     primary = serializers.BooleanField(required=False, default=False)
     required = serializers.BooleanField(required=False, default=False)
-    max_length = serializers.IntegerField(required=False, min_value=1, max_value=10000)
+    max_length = serializers.IntegerField(required=False, min_value=1, max_value=10000, allow_null=True)
 
     def validate(self, attrs):
         kind = attrs["kind"]
+        if attrs.get("max_length") is None:
+            attrs.pop("max_length", None)
         if kind == scales.COMMENT:
             attrs.update(scale="", labels={}, reversed=False, satisfied=[], primary=False)
             attrs.setdefault("max_length", 1000)

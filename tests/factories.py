@@ -1,0 +1,67 @@
+import factory
+from django.contrib.auth.models import Group, User
+
+from access.roles import MANAGER, SURVEY_ADMIN
+from surveys import services
+from surveys.api.serializers import SurveySerializer
+from surveys.models import Contact
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        self.save()
+
+
+def admin_user(**kwargs) -> User:
+    return UserFactory(role=SURVEY_ADMIN, **kwargs)
+
+
+def manager_user(**kwargs) -> User:
+    return UserFactory(role=MANAGER, **kwargs)
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    name = factory.Sequence(lambda n: f"Customer {n}")
+
+
+def rating_question(key="satisfaction", scale="1-5", **extra) -> dict:
+    return {"key": key, "kind": "rating", "scale": scale, "text": "How satisfied are you?", **extra}
+
+
+def make_survey(*, slug="shop", questions=None, publish=True, languages=("en",), **fields):
+    """A survey made through the same validation as the API."""
+    data = {
+        "name": fields.pop("name", "Shop survey"),
+        "slug": slug,
+        "touchpoint": fields.pop("touchpoint", "purchase"),
+        "languages": list(languages),
+        "questions": questions
+        if questions is not None
+        else [
+            rating_question(primary=True, required=True),
+            {"key": "comment", "kind": "comment", "text": "Anything else?", "max_length": 200},
+        ],
+        **fields,
+    }
+    serializer = SurveySerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    survey = services.create_survey(data=serializer.validated_data)
+    if publish:
+        services.publish_survey(survey=survey)
+        survey.refresh_from_db()
+    return survey
