@@ -10,6 +10,8 @@ from email import message_from_bytes, policy
 import pytest
 from rest_framework.test import APIClient
 
+from django.core.servers.basehttp import ThreadedWSGIServer
+
 from access.models import ApiKey
 
 from . import factories
@@ -24,6 +26,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# The live test server takes bursts of parallel connections (socketserver's default backlog is 5).
+ThreadedWSGIServer.request_queue_size = 128
 
 
 def on_postgres() -> bool:

@@ -4,6 +4,7 @@ means the survey's first language. Validation names the field; services do the w
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from surveys import scales
@@ -13,6 +14,15 @@ from surveys.services import invitation_link
 LANGUAGE_CODES = [code for code, _ in settings.LANGUAGES]
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string"},
+            {"type": "object", "additionalProperties": {"type": "string"}},
+        ],
+        "example": {"en": "How satisfied are you?", "de": "Wie zufrieden sind Sie?"},
+    }
+)
 class LocalizedTextField(serializers.Field):
     """{"en": "...", "de": "..."} or a plain string (the survey's first language)."""
 
@@ -45,6 +55,13 @@ class LocalizedTextField(serializers.Field):
         return value or {}
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "example": {"en": ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"]},
+    }
+)
 class LabelsField(serializers.Field):
     """{"en": ["label of point 1", ...]} or a plain list (the survey's first language)."""
 

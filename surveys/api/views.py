@@ -22,6 +22,7 @@ class SurveyListView(GenericAPIView):
     def get_queryset(self):
         return selectors.surveys_with_questions()
 
+    @extend_schema(operation_id="surveys_list")
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(SurveySerializer(page, many=True, context={"request": request}).data)

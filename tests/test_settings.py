@@ -1,0 +1,58 @@
+"""Production settings: refuse to start without a secret, and pass `check --deploy`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_manage(*args, env_overrides):
+    ours = ("SECRET_KEY", "DEBUG", "SECURE_SSL_REDIRECT", "EMAIL_URL", "CSAT_VAR_DIR")
+    env = {k: v for k, v in os.environ.items() if k not in ours}
+    env.update({"DJANGO_SETTINGS_MODULE": "csat_platform.settings", **env_overrides})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = run_manage("check", env_overrides={"DEBUG": "0", "CSAT_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key(tmp_path):
+    result = run_manage(
+        "check", env_overrides={"DEBUG": "0", "SECRET_KEY": "short", "CSAT_VAR_DIR": str(tmp_path)}
+    )
+    assert result.returncode != 0
+    assert "too short" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env_overrides={
+            "DEBUG": "0",
+            "SECRET_KEY": "k" * 20 + "-production-secret-" + "x" * 30,
+            "ALLOWED_HOSTS": "csat.example.com",
+            "SITE_URL": "https://csat.example.com",
+            "CSAT_VAR_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_demo_generates_and_keeps_its_own_secret(tmp_path):
+    first = run_manage("check", env_overrides={"DEBUG": "1", "CSAT_VAR_DIR": str(tmp_path)})
+    assert first.returncode == 0, first.stderr
+    key = (tmp_path / "secret_key").read_text()
+    assert len(key) >= 50
+    run_manage("check", env_overrides={"DEBUG": "1", "CSAT_VAR_DIR": str(tmp_path)})
+    assert (tmp_path / "secret_key").read_text() == key
