@@ -34,6 +34,7 @@ def build_invitation_email(invitation: Invitation, token: str, *, reminder: bool
         "question": view.text if primary is not None else "",
         "points": points,
         "long_scale": len(points) > 7,
+        "cell_width": f"{100 // max(len(points), 1)}%",
         "intro": survey.text("intro", language),
         "custom_body": survey.text("email_body", language),
         "custom_subject": survey.text("email_subject", language),

@@ -13,15 +13,65 @@ def surveys_with_questions() -> QuerySet[Survey]:
 
 
 def invitation_for_token(token: str) -> Invitation | None:
-    """The invitation a link token belongs to, with its survey and questions; None if unknown."""
+    """The invitation a link token belongs to, with its survey; None if unknown."""
     if not tokens.looks_like_token(token):
         return None
-    return (
-        Invitation.objects.select_related("survey", "contact")
-        .prefetch_related(Prefetch("survey__questions", queryset=Question.objects.order_by("position", "id")))
-        .filter(token_hash=tokens.hash_token(token))
-        .first()
+    # No ORDER BY (token_hash is unique) and only the columns the pages read: this query runs on
+    # every answer-page request.
+    rows = list(
+        Invitation.objects.select_related("survey")
+        .only(*ANSWER_PAGE_FIELDS)
+        .filter(token_hash=tokens.hash_token(token))[:1]
     )
+    return rows[0] if rows else None
+
+
+ANSWER_PAGE_FIELDS = (
+    "id",
+    "survey_id",
+    "contact_id",
+    "locale",
+    "attributes",
+    "is_test",
+    "status",
+    "expires_at",
+    "clicked_at",
+    "answered_at",
+    "salt",
+    "token_hash",
+    "survey__id",
+    "survey__name",
+    "survey__slug",
+    "survey__status",
+    "survey__touchpoint",
+    "survey__languages",
+    "survey__intro",
+    "survey__thank_you",
+    "survey__updated_at",
+    "survey__published_at",
+    "survey__expires_after_days",
+)
+
+
+# Questions per (survey id, survey.updated_at): every change to a survey's questions goes through
+# the survey (services.update_survey, change_status, the admin) and moves updated_at, so a stale
+# entry is never read. Saves a query and its ORM work on every answer-page request.
+_QUESTIONS: dict[tuple[int, object], list[Question]] = {}
+
+
+def survey_questions(survey: Survey) -> list[Question]:
+    """The survey's questions in order, from a small per-process cache."""
+    key = (survey.pk, survey.updated_at)
+    questions = _QUESTIONS.get(key)
+    if questions is None:
+        questions = list(Question.objects.filter(survey_id=survey.pk).order_by("position", "id"))
+        if len(_QUESTIONS) > 500:
+            _QUESTIONS.clear()
+        _QUESTIONS[key] = questions
+    for question in questions:
+        # The cached rows are shared; give each the caller's survey so nothing stale is reached.
+        question.survey = survey
+    return questions
 
 
 def survey_overview() -> QuerySet[Survey]:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
@@ -40,6 +41,10 @@ def _load(token: str):
     return invitation
 
 
+# The unguessable link token is the credential, and a cross-site page cannot know it, so a
+# CSRF cookie adds nothing here; it would also fail: with `Referrer-Policy: no-referrer` browsers
+# send `Origin: null` on the form post. The answer page sets no cookie at all.
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _load(token)
@@ -47,7 +52,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     language = page_language(
         survey,
         requested=request.GET.get("lang", ""),
-        stored=invitation.locale or invitation.contact.locale,
+        stored=invitation.locale,
         accept=request.headers.get("Accept-Language", ""),
     )
     context = {
@@ -64,7 +69,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     except InvitationClosed as closed:
         return _render(request, "surveys/closed.html", {**context, "message": str(closed)}, status=410)
 
-    questions = list(survey.questions.all())
+    questions = selectors.survey_questions(survey)
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
     status = 200
@@ -72,7 +77,9 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         values = {q.key: request.POST.get(q.key, "") for q in questions}
         try:
-            services.record_response(invitation=invitation, answers=values, locale=language)
+            services.record_response(
+                invitation=invitation, answers=values, locale=language, questions=questions
+            )
         except AlreadyAnswered:
             return _render(request, "surveys/already_answered.html", context, status=409)
         except InvitationClosed as closed:
@@ -87,7 +94,9 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("survey-thanks", token=token)
     else:
         services.record_click(invitation=invitation)
-        primary = survey.primary_question()
+        primary = next((q for q in questions if q.is_scored and q.primary), None) or next(
+            (q for q in questions if q.is_scored), None
+        )
         score = request.GET.get("score")
         if primary is not None and score is not None:
             # Pre-select only: recording needs a person to press the button, because mail

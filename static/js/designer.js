@@ -47,7 +47,7 @@
       credentials: "same-origin",
       headers: Object.assign(
         { "X-CSRFToken": csrf(), Accept: "application/json" },
-        isJson ? { "Content-Type": "application/json" } : {}
+        { "Content-Type": isJson ? "application/json" : "application/x-www-form-urlencoded" }
       ),
       body: body === undefined ? undefined : isJson ? JSON.stringify(body) : body,
     });

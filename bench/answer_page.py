@@ -1,0 +1,179 @@
+"""Answer-page submissions per second through gunicorn against PostgreSQL, next to a baseline.
+
+    python bench/answer_page.py [--seconds 10] [--workers 3] [--connections 16]
+
+Both servers run the product's settings under the same gunicorn; the baseline is a bare Django
+view doing one SELECT and one INSERT. wrk posts one answer per fresh invitation link.
+Target: the answer page reaches at least 50 % of the baseline.
+"""
+
+import argparse
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LUA = r"""
+local tokens = {}
+for line in io.lines("%(tokens)s") do tokens[#tokens + 1] = line end
+local counter = 0
+local threads = %(threads)d
+local id = 0
+function setup(thread) thread:set("tid", id); id = id + 1 end
+function init(args) counter = tonumber(tid) or 0 end
+request = function()
+  counter = counter + threads
+  local token = tokens[(counter %% #tokens) + 1]
+  return wrk.format("POST", "%(prefix)s" .. token .. "/", {["Content-Type"] = "application/x-www-form-urlencoded"}, "satisfaction=4&comment=Fast+and+friendly")
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(database_url: str, invitations: int) -> tuple[list[str], list[str]]:
+    import psycopg
+
+    base, name = database_url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from surveys import services
+    from surveys.models import Contact, Invitation
+    from tests.factories import make_survey
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bench_baseline_hit (id bigserial PRIMARY KEY, invitation_id bigint, "
+            "score text, created_at timestamptz DEFAULT now())"
+        )
+    survey = make_survey(slug="bench")
+    contact = Contact.objects.create(email="bench@example.com")
+    tokens, hashes = [], []
+    batch = []
+    for _ in range(invitations):
+        invitation, token = services.new_invitation(survey=survey, contact=contact)
+        batch.append(invitation)
+        tokens.append(token)
+        hashes.append(invitation.token_hash)
+        if len(batch) == 5000:
+            Invitation.objects.bulk_create(batch)
+            batch = []
+    Invitation.objects.bulk_create(batch)
+    connection.close()
+    return tokens, hashes
+
+
+def serve(wsgi_settings: str, port: int, workers: int, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "csat_platform.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "--backlog", "2048"],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": wsgi_settings},
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def run_wrk(port: int, prefix: str, tokens_file: str, seconds: int, connections: int) -> tuple[float, int]:
+    threads = 2
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA % {"tokens": tokens_file, "threads": threads, "prefix": prefix})
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", script.name,
+         f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, int(bad.group(1)) if bad else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--invitations", type=int, default=60000)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_answer"),
+    )
+    args = parser.parse_args()
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": "http://127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "CSAT_VAR_DIR": tempfile.mkdtemp(prefix="csat-bench-"),
+    }
+    os.environ.update({k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"})
+    os.environ["DJANGO_SETTINGS_MODULE"] = "csat_platform.settings"
+    print(f"preparing {args.invitations} invitations in {args.database_url} ...", flush=True)
+    tokens, hashes = prepare(args.database_url, args.invitations)
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+
+    results = {}
+    for label, settings_module, prefix, keys in (
+        ("baseline (SELECT + INSERT view)", "bench.baseline_settings", "/b/", hashes),
+        ("answer page POST /s/<token>/", "csat_platform.settings", "/s/", tokens),
+    ):
+        # Fresh links for the warm-up and for the measured run: every POST answers a new invitation.
+        warm, measured = keys[: len(keys) // 5], keys[len(keys) // 5 :]
+        files = []
+        for chunk in (warm, measured):
+            with tempfile.NamedTemporaryFile("w", delete=False) as f:
+                f.write("\n".join(chunk))
+            files.append(f.name)
+        port = free_port()
+        server = serve(settings_module, port, args.workers, env)
+        try:
+            run_wrk(port, prefix, files[0], 2, args.connections)  # warm-up
+            rate, bad = run_wrk(port, prefix, files[1], args.seconds, args.connections)
+        finally:
+            server.terminate()
+            server.wait()
+        results[label] = rate
+        print(f"{label:34s} {rate:8.0f} req/s   non-2xx/3xx: {bad}", flush=True)
+
+    import django.db
+
+    django.db.connections.close_all()
+    from surveys.models import Response
+
+    answered = Response.objects.count()
+    base, ours = results.values()
+    print(f"responses stored: {answered} (one per link; repeated links answer 'already answered')")
+    print(f"ratio answer page / baseline: {ours / base:.0%}  (target >= 50 %)")
+
+
+if __name__ == "__main__":
+    main()

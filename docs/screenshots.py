@@ -1,0 +1,61 @@
+"""Take the README's screenshots from a running demo (`make demo`), with Debian's Chromium.
+
+    python docs/screenshots.py [http://127.0.0.1:8000]
+"""
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OUT = Path(__file__).resolve().parent / "screenshots"
+
+
+def log_in(page, base: str, user: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def main(base: str) -> None:
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        desk = browser.new_page(viewport={"width": 1440, "height": 1000})
+        log_in(desk, base, "admin", "demo-admin")
+        desk.screenshot(path=OUT / "surveys.png")
+        desk.goto(f"{base}/design/support/")
+        desk.wait_for_timeout(1200)
+        desk.screenshot(path=OUT / "designer.png")
+        desk.click("[data-device=desktop]")
+        desk.wait_for_timeout(600)
+        desk.locator(".editor-preview").screenshot(path=OUT / "preview-desktop.png")
+        desk.click("#btn-test")
+        desk.locator("#test-link").wait_for()
+        link = desk.locator("#test-link").get_attribute("href")
+
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        phone.goto(link + "?score=2")
+        phone.screenshot(path=OUT / "answer-phone.png", full_page=True)
+        phone.locator("button[type=submit]").click()
+        phone.wait_for_load_state()
+        phone.screenshot(path=OUT / "thanks-phone.png")
+        desk.goto(f"{base}/mailbox/")
+        desk.locator("table a").first.click()
+        desk.wait_for_timeout(800)
+        desk.screenshot(path=OUT / "email.png")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000")
