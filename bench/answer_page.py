@@ -85,8 +85,20 @@ def prepare(database_url: str, invitations: int) -> tuple[list[str], list[str]]:
 
 def serve(wsgi_settings: str, port: int, workers: int, env: dict) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "csat_platform.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "--backlog", "2048"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "csat_platform.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "2048",
+        ],
         cwd=ROOT,
         env={**env, "DJANGO_SETTINGS_MODULE": wsgi_settings},
     )
@@ -99,14 +111,28 @@ def serve(wsgi_settings: str, port: int, workers: int, env: dict) -> subprocess.
     raise RuntimeError("gunicorn did not start")
 
 
-def run_wrk(port: int, prefix: str, tokens_file: str, seconds: int, connections: int) -> tuple[float, int]:
+def run_wrk(
+    port: int, prefix: str, tokens_file: str, seconds: int, connections: int
+) -> tuple[float, int]:
     threads = 2
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % {"tokens": tokens_file, "threads": threads, "prefix": prefix})
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", script.name,
-         f"http://127.0.0.1:{port}/"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "-s",
+            script.name,
+            f"http://127.0.0.1:{port}/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -114,14 +140,18 @@ def run_wrk(port: int, prefix: str, tokens_file: str, seconds: int, connections:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--invitations", type=int, default=60000)
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_answer"),
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_answer"
+        ),
     )
     args = parser.parse_args()
     env = {
@@ -139,7 +169,12 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "csat_platform.settings"
     print(f"preparing {args.invitations} invitations in {args.database_url} ...", flush=True)
     tokens, hashes = prepare(args.database_url, args.invitations)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
 
     results = {}
     for label, settings_module, prefix, keys in (

@@ -52,7 +52,9 @@ def mailbox_list(request):
     items = []
     for path in _messages()[:200]:
         msg = _parse(path)
-        items.append({"name": path.stem, "to": msg["To"], "subject": msg["Subject"], "date": msg["Date"]})
+        items.append(
+            {"name": path.stem, "to": msg["To"], "subject": msg["Subject"], "date": msg["Date"]}
+        )
     return render(request, "app/mailbox.html", {"items": items})
 
 
@@ -64,7 +66,9 @@ def mailbox_message(request, name: str):
     msg = _parse(path)
     if request.GET.get("part") == "html":
         body = msg.get_body(preferencelist=("html",))
-        response = HttpResponse(body.get_content() if body else "", content_type="text/html; charset=utf-8")
+        response = HttpResponse(
+            body.get_content() if body else "", content_type="text/html; charset=utf-8"
+        )
         # The message is shown as the customer's mail client would: no scripts, no framing out.
         response["Content-Security-Policy"] = "script-src 'none'; frame-ancestors 'self'"
         response["X-Frame-Options"] = "SAMEORIGIN"
@@ -74,5 +78,10 @@ def mailbox_message(request, name: str):
     return render(
         request,
         "app/mailbox_message.html",
-        {"name": name, "headers": headers, "text": text.get_content() if text else "", "subject": msg["Subject"]},
+        {
+            "name": name,
+            "headers": headers,
+            "text": text.get_content() if text else "",
+            "subject": msg["Subject"],
+        },
     )

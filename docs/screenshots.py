@@ -1,6 +1,6 @@
 """Take the README's screenshots from a running demo (`make demo`), with Debian's Chromium.
 
-    python docs/screenshots.py [http://127.0.0.1:8000]
+python docs/screenshots.py [http://127.0.0.1:8000]
 """
 
 import sys

@@ -6,7 +6,17 @@ from .models import Answer, Contact, Invitation, Question, Response, Survey, Tou
 class QuestionInline(admin.TabularInline):
     model = Question
     extra = 0
-    fields = ("position", "key", "kind", "scale", "reversed", "satisfied", "primary", "required", "frozen")
+    fields = (
+        "position",
+        "key",
+        "kind",
+        "scale",
+        "reversed",
+        "satisfied",
+        "primary",
+        "required",
+        "frozen",
+    )
     readonly_fields = ("frozen",)
 
 
@@ -34,7 +44,16 @@ class TouchpointEventAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ("id", "survey", "contact", "status", "due_at", "sent_at", "answered_at", "is_test")
+    list_display = (
+        "id",
+        "survey",
+        "contact",
+        "status",
+        "due_at",
+        "sent_at",
+        "answered_at",
+        "is_test",
+    )
     list_filter = ("status", "survey", "is_test")
     raw_id_fields = ("contact", "touchpoint")
     readonly_fields = ("salt", "token_hash")

@@ -46,7 +46,9 @@ class QuestionView:
         return (self.points[0].label, self.points[-1].label) if self.points else ("", "")
 
 
-def page_language(survey: Survey, *, requested: str = "", stored: str = "", accept: str = "") -> str:
+def page_language(
+    survey: Survey, *, requested: str = "", stored: str = "", accept: str = ""
+) -> str:
     """The switch (?lang=), else the customer's locale, else the browser, else the first language."""
     browser = [code for code, _ in parse_accept_lang_header(accept or "")]
     return pick_language(survey, requested, stored, *browser)

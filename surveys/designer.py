@@ -31,7 +31,10 @@ def scale_catalog() -> dict:
         for code in codes:
             scale = scales.SCALES[code]
             catalog["faces"][code] = list(scale.faces)
-            entry = {"points": list(scale.points), "reversible": scale.reversible and kind != scales.NPS}
+            entry = {
+                "points": list(scale.points),
+                "reversible": scale.reversible and kind != scales.NPS,
+            }
             for direction in (False, True):
                 if direction and not entry["reversible"]:
                     continue
@@ -121,7 +124,9 @@ def survey_preview(request: HttpRequest, slug: str) -> HttpResponse:
     data = serializer.validated_data
     draft = Survey(**{f: data.get(f, getattr(survey, f)) for f in ("name", "languages", "intro")})
     questions = [
-        Question(survey=draft, key=q["key"], **{f: q[f] for f in services.QUESTION_FIELDS if f in q})
+        Question(
+            survey=draft, key=q["key"], **{f: q[f] for f in services.QUESTION_FIELDS if f in q}
+        )
         for q in data.get("questions", [])
     ]
     language = request.GET.get("lang") or draft.default_language
@@ -130,7 +135,10 @@ def survey_preview(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "survey": draft,
         "language": language,
-        "languages": [{"code": c, "name": dict(settings.LANGUAGES)[c], "current": c == language} for c in draft.languages],
+        "languages": [
+            {"code": c, "name": dict(settings.LANGUAGES)[c], "current": c == language}
+            for c in draft.languages
+        ],
         "intro": draft.text("intro", language),
         "questions": question_views(draft, questions, language),
         "preview": True,
@@ -166,7 +174,9 @@ def survey_send_test(request: HttpRequest, slug: str) -> HttpResponse:
 def survey_invitations(request: HttpRequest, slug: str) -> HttpResponse:
     survey = get_object_or_404(Survey, slug=slug)
     status = request.GET.get("status", "")
-    invitations = Invitation.objects.filter(survey=survey).select_related("contact").order_by("-created_at")
+    invitations = (
+        Invitation.objects.filter(survey=survey).select_related("contact").order_by("-created_at")
+    )
     if status in Invitation.Status.values:
         invitations = invitations.filter(status=status)
     return render(

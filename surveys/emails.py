@@ -13,7 +13,9 @@ from .models import Invitation
 from .services import invitation_link, pick_language
 
 
-def build_invitation_email(invitation: Invitation, token: str, *, reminder: bool = False) -> EmailMultiAlternatives:
+def build_invitation_email(
+    invitation: Invitation, token: str, *, reminder: bool = False
+) -> EmailMultiAlternatives:
     """The invitation (or reminder) as a multipart message, ready to send."""
     survey = invitation.survey
     language = pick_language(survey, invitation.locale, invitation.contact.locale)

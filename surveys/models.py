@@ -23,7 +23,9 @@ class Survey(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     touchpoint = models.CharField(max_length=40, choices=Touchpoint.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    languages = models.JSONField(default=list, help_text="Language codes; the first is the default.")
+    languages = models.JSONField(
+        default=list, help_text="Language codes; the first is the default."
+    )
     # Texts meant for customers are {"en": "...", "de": "..."}.
     intro = models.JSONField(default=dict, blank=True)
     thank_you = models.JSONField(default=dict, blank=True)
@@ -197,7 +199,11 @@ class Invitation(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
     touchpoint = models.ForeignKey(
-        TouchpointEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
+        TouchpointEvent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations",
     )
     # The link's token is derived from this salt with the secret key (surveys.tokens);
     # only its hash is stored, so the database alone does not reveal live links.

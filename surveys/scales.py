@@ -33,7 +33,9 @@ SCALES: dict[str, Scale] = {
     "0-10": Scale("0-10", tuple(range(0, 11)), reversible=True),
     "yes-no": Scale("yes-no", (1, 0), reversible=False),
     "emoji-3": Scale("emoji-3", (1, 2, 3), reversible=False, faces=("😞", "😐", "😊")),
-    "emoji-5": Scale("emoji-5", (1, 2, 3, 4, 5), reversible=False, faces=("😠", "🙁", "😐", "🙂", "😄")),
+    "emoji-5": Scale(
+        "emoji-5", (1, 2, 3, 4, 5), reversible=False, faces=("😠", "🙁", "😐", "🙂", "😄")
+    ),
 }
 SCALES_BY_KIND: dict[str, tuple[str, ...]] = {
     RATING: tuple(SCALES),
@@ -116,14 +118,42 @@ _SATISFACTION = {
 _EFFORT = {
     5: {
         "en": ["Very difficult", "Difficult", "Neither easy nor difficult", "Easy", "Very easy"],
-        "de": ["Sehr schwierig", "Schwierig", "Weder leicht noch schwierig", "Leicht", "Sehr leicht"],
-        "nl": ["Zeer moeilijk", "Moeilijk", "Niet makkelijk, niet moeilijk", "Makkelijk", "Zeer makkelijk"],
+        "de": [
+            "Sehr schwierig",
+            "Schwierig",
+            "Weder leicht noch schwierig",
+            "Leicht",
+            "Sehr leicht",
+        ],
+        "nl": [
+            "Zeer moeilijk",
+            "Moeilijk",
+            "Niet makkelijk, niet moeilijk",
+            "Makkelijk",
+            "Zeer makkelijk",
+        ],
         "pl": ["Bardzo trudno", "Trudno", "Ani łatwo, ani trudno", "Łatwo", "Bardzo łatwo"],
         "da": ["Meget svært", "Svært", "Hverken let eller svært", "Let", "Meget let"],
     },
     7: {
-        "en": ["Very difficult", "Difficult", "Somewhat difficult", "Neutral", "Somewhat easy", "Easy", "Very easy"],
-        "de": ["Sehr schwierig", "Schwierig", "Eher schwierig", "Neutral", "Eher leicht", "Leicht", "Sehr leicht"],
+        "en": [
+            "Very difficult",
+            "Difficult",
+            "Somewhat difficult",
+            "Neutral",
+            "Somewhat easy",
+            "Easy",
+            "Very easy",
+        ],
+        "de": [
+            "Sehr schwierig",
+            "Schwierig",
+            "Eher schwierig",
+            "Neutral",
+            "Eher leicht",
+            "Leicht",
+            "Sehr leicht",
+        ],
         "nl": [
             "Zeer moeilijk",
             "Moeilijk",
@@ -133,7 +163,15 @@ _EFFORT = {
             "Makkelijk",
             "Zeer makkelijk",
         ],
-        "pl": ["Bardzo trudno", "Trudno", "Raczej trudno", "Neutralnie", "Raczej łatwo", "Łatwo", "Bardzo łatwo"],
+        "pl": [
+            "Bardzo trudno",
+            "Trudno",
+            "Raczej trudno",
+            "Neutralnie",
+            "Raczej łatwo",
+            "Łatwo",
+            "Bardzo łatwo",
+        ],
         "da": ["Meget svært", "Svært", "Lidt svært", "Neutral", "Lidt let", "Let", "Meget let"],
     },
 }

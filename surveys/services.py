@@ -61,7 +61,9 @@ def create_survey(*, data: dict, created_by=None) -> Survey:
     questions = data.pop("questions", [])
     status = data.pop("status", Survey.Status.DRAFT)
     if Survey.objects.filter(slug=data["slug"]).exists():
-        raise DomainError(f"a survey with the slug {data['slug']!r} exists", field="slug", status=409)
+        raise DomainError(
+            f"a survey with the slug {data['slug']!r} exists", field="slug", status=409
+        )
     survey = Survey.objects.create(
         **{k: v for k, v in data.items() if k in SURVEY_FIELDS}, created_by=created_by
     )
@@ -82,7 +84,9 @@ def update_survey(*, survey: Survey, data: dict) -> Survey:
     status = data.pop("status", None)
     if "slug" in data and data["slug"] != survey.slug:
         if survey.is_published:
-            raise DomainError("the slug of a published survey cannot change", field="slug", status=409)
+            raise DomainError(
+                "the slug of a published survey cannot change", field="slug", status=409
+            )
         if Survey.objects.filter(slug=data["slug"]).exclude(pk=survey.pk).exists():
             raise DomainError(
                 f"a survey with the slug {data['slug']!r} exists", field="slug", status=409
@@ -171,7 +175,9 @@ def publish_survey(*, survey: Survey) -> Survey:
 def _check_publishable(survey: Survey) -> None:
     questions = list(survey.questions.all())
     if not any(q.is_scored for q in questions):
-        raise DomainError("add at least one rating, NPS or CES question before publishing", field="questions")
+        raise DomainError(
+            "add at least one rating, NPS or CES question before publishing", field="questions"
+        )
     for q in questions:
         if not q.text.get(survey.default_language):
             raise DomainError(

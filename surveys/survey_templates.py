@@ -87,7 +87,13 @@ TEMPLATES: dict[str, dict] = {
                     },
                     "labels": {
                         "de": ["Zu 100%", "Zu 75%", "Zu 50%", "Zu 25%", "Gar nicht gelöst"],
-                        "en": ["100% solved", "75% solved", "50% solved", "25% solved", "Not solved at all"],
+                        "en": [
+                            "100% solved",
+                            "75% solved",
+                            "50% solved",
+                            "25% solved",
+                            "Not solved at all",
+                        ],
                     },
                 },
                 {

@@ -24,5 +24,7 @@ def send_test_invitation(invitation_id: int) -> None:
         )
         raise
     Invitation.objects.filter(pk=invitation_id).update(
-        status=Invitation.Status.SENT, sent_at=timezone.now(), message_id=message.extra_headers.get("Message-ID", "")
+        status=Invitation.Status.SENT,
+        sent_at=timezone.now(),
+        message_id=message.extra_headers.get("Message-ID", ""),
     )

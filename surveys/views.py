@@ -63,11 +63,18 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         "token": token,
     }
     if invitation.answered_at:
-        return _render(request, "surveys/already_answered.html", context, status=200 if request.method == "GET" else 409)
+        return _render(
+            request,
+            "surveys/already_answered.html",
+            context,
+            status=200 if request.method == "GET" else 409,
+        )
     try:
         services.check_open(invitation)
     except InvitationClosed as closed:
-        return _render(request, "surveys/closed.html", {**context, "message": str(closed)}, status=410)
+        return _render(
+            request, "surveys/closed.html", {**context, "message": str(closed)}, status=410
+        )
 
     questions = selectors.survey_questions(survey)
     values: dict[str, str] = {}
@@ -83,7 +90,9 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         except AlreadyAnswered:
             return _render(request, "surveys/already_answered.html", context, status=409)
         except InvitationClosed as closed:
-            return _render(request, "surveys/closed.html", {**context, "message": str(closed)}, status=410)
+            return _render(
+                request, "surveys/closed.html", {**context, "message": str(closed)}, status=410
+            )
         except DomainError as error:
             status = error.status
             if error.field:
@@ -101,7 +110,11 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         if primary is not None and score is not None:
             # Pre-select only: recording needs a person to press the button, because mail
             # scanners follow every link in a message.
-            if primary.scale_def and score.lstrip("-").isdigit() and int(score) in primary.scale_def.points:
+            if (
+                primary.scale_def
+                and score.lstrip("-").isdigit()
+                and int(score) in primary.scale_def.points
+            ):
                 values[primary.key] = str(int(score))
             else:
                 notice = "invalid-score"
@@ -120,7 +133,8 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     survey = invitation.survey
     language = page_language(
         survey,
-        requested=request.GET.get("lang", "") or getattr(getattr(invitation, "response", None), "locale", ""),
+        requested=request.GET.get("lang", "")
+        or getattr(getattr(invitation, "response", None), "locale", ""),
         stored=invitation.locale,
         accept=request.headers.get("Accept-Language", ""),
     )

@@ -8,9 +8,8 @@ import time
 from email import message_from_bytes, policy
 
 import pytest
-from rest_framework.test import APIClient
-
 from django.core.servers.basehttp import ThreadedWSGIServer
+from rest_framework.test import APIClient
 
 from access.models import ApiKey
 

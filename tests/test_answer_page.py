@@ -127,9 +127,7 @@ def test_page_speaks_the_customers_language(client):
         slug="de-en",
         languages=("en", "de"),
         questions=[
-            rating_question(
-                primary=True, text={"en": "How satisfied?", "de": "Wie zufrieden?"}
-            )
+            rating_question(primary=True, text={"en": "How satisfied?", "de": "Wie zufrieden?"})
         ],
     )
     _, url = invite(survey, locale="de-AT")
@@ -162,7 +160,14 @@ def test_satisfied_is_decided_at_write_time_for_every_scale(client, kind, code, 
     survey = make_survey(
         slug=f"s-{kind}-{code}-{int(reversed)}",
         questions=[
-            {"key": "q", "kind": kind, "scale": code, "reversed": reversed, "text": "Q?", "primary": True}
+            {
+                "key": "q",
+                "kind": kind,
+                "scale": code,
+                "reversed": reversed,
+                "text": "Q?",
+                "primary": True,
+            }
         ],
     )
     expected = set(scales.default_satisfied(kind, code, reversed))
@@ -176,9 +181,7 @@ def test_satisfied_is_decided_at_write_time_for_every_scale(client, kind, code, 
 
 def test_reversed_school_grade_scale_counts_one_and_two_as_satisfied(client):
     # Seed 003: 1 = sehr zufrieden ... 5 = sehr unzufrieden.
-    survey = make_survey(
-        slug="grades", questions=[rating_question(reversed=True, primary=True)]
-    )
+    survey = make_survey(slug="grades", questions=[rating_question(reversed=True, primary=True)])
     for score, satisfied in [("1", True), ("2", True), ("3", False), ("5", False)]:
         _, url = invite(survey, email=f"g{score}@example.com")
         client.post(url, {"satisfaction": score})

@@ -49,15 +49,21 @@ def test_admin_designs_publishes_and_a_customer_answers_on_a_phone(
     # The live preview is the answer page itself, in a phone frame.
     preview = page.frame_locator("#pv-phone")
     preview.locator("legend").first.wait_for()
-    assert "How satisfied are you with your purchase?" in preview.locator("legend").first.inner_text()
+    assert (
+        "How satisfied are you with your purchase?" in preview.locator("legend").first.inner_text()
+    )
 
     # Editing the question text updates the preview.
-    page.locator(".q input[aria-label='Question 1 text']").fill("How happy are you with your order?")
+    page.locator(".q input[aria-label='Question 1 text']").fill(
+        "How happy are you with your order?"
+    )
     page.wait_for_function(
         "() => document.getElementById('pv-phone').srcdoc.includes('How happy are you with your order?')"
     )
     page.click("#btn-save")
-    page.wait_for_function("() => document.getElementById('save-state').textContent === 'All changes saved'")
+    page.wait_for_function(
+        "() => document.getElementById('save-state').textContent === 'All changes saved'"
+    )
 
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("#btn-publish")
@@ -75,7 +81,9 @@ def test_admin_designs_publishes_and_a_customer_answers_on_a_phone(
     assert errors == []
 
     # The customer, on a phone.
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     customer = phone.new_page()
     customer.goto(url.replace("http://localhost:8000", base) + "?score=4")
     assert customer.locator("input[name=satisfaction][value='4']").is_checked()

@@ -38,7 +38,12 @@ def test_manager_cannot_post_design_actions(manager_client):
     make_survey(slug="shop")
     assert manager_client.post("/design/new/", {"template": "nps"}).status_code == 403
     assert manager_client.post("/design/shop/test/").status_code == 403
-    assert manager_client.post("/design/shop/preview/", "{}", content_type="application/json").status_code == 403
+    assert (
+        manager_client.post(
+            "/design/shop/preview/", "{}", content_type="application/json"
+        ).status_code
+        == 403
+    )
     assert Survey.objects.count() == 1
 
 

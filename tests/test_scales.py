@@ -55,7 +55,10 @@ def test_normalized_score_runs_from_worst_to_best_in_both_directions():
         ({"kind": "rating", "code": "1-6", "reversed": False, "satisfied": [5]}, "scale"),
         ({"kind": "rating", "code": "1-5", "reversed": False, "satisfied": [6]}, "satisfied"),
         ({"kind": "rating", "code": "1-5", "reversed": False, "satisfied": []}, "satisfied"),
-        ({"kind": "rating", "code": "1-5", "reversed": False, "satisfied": [1, 2, 3, 4, 5]}, "satisfied"),
+        (
+            {"kind": "rating", "code": "1-5", "reversed": False, "satisfied": [1, 2, 3, 4, 5]},
+            "satisfied",
+        ),
         ({"kind": "rating", "code": "yes-no", "reversed": True, "satisfied": [1]}, "reversed"),
         ({"kind": "nps", "code": "1-5", "reversed": False, "satisfied": [5]}, "scale"),
         ({"kind": "ces", "code": "0-10", "reversed": False, "satisfied": [9]}, "scale"),

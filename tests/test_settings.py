@@ -9,11 +9,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_manage(*args, env_overrides):
-    ours = ("SECRET_KEY", "DEBUG", "SECURE_SSL_REDIRECT", "EMAIL_URL", "CSAT_VAR_DIR", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    ours = (
+        "SECRET_KEY",
+        "DEBUG",
+        "SECURE_SSL_REDIRECT",
+        "EMAIL_URL",
+        "CSAT_VAR_DIR",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    )
     env = {k: v for k, v in os.environ.items() if k not in ours}
     env.update({"DJANGO_SETTINGS_MODULE": "csat_platform.settings", **env_overrides})
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -60,7 +60,9 @@ def test_api_key_can_create_and_read_surveys(key_client):
         ({"labels": {"en": ["only", "three", "labels"]}}, "labels"),
     ],
 )
-def test_invalid_question_definitions_are_a_400_naming_the_field(admin_client, question_change, field):
+def test_invalid_question_definitions_are_a_400_naming_the_field(
+    admin_client, question_change, field
+):
     data = definition()
     data["questions"][0].update(question_change)
     response = admin_client.post("/api/v1/surveys/", data, format="json")
@@ -156,7 +158,10 @@ def test_status_moves_draft_active_paused_archived_and_not_back(admin_client):
     assert admin_client.patch(url, {"status": "active"}, format="json").json()["status"] == "active"
     assert admin_client.patch(url, {"status": "paused"}, format="json").json()["status"] == "paused"
     assert admin_client.patch(url, {"status": "active"}, format="json").json()["status"] == "active"
-    assert admin_client.patch(url, {"status": "archived"}, format="json").json()["status"] == "archived"
+    assert (
+        admin_client.patch(url, {"status": "archived"}, format="json").json()["status"]
+        == "archived"
+    )
     assert admin_client.patch(url, {"status": "active"}, format="json").status_code == 409
     assert Survey.objects.get(slug="after-purchase").questions.count() == 4  # archiving keeps data
 
@@ -211,7 +216,9 @@ def test_invitation_api_returns_a_personal_link(key_client, settings):
 
 def test_invitation_api_validates_the_email(key_client):
     make_survey(slug="shop")
-    response = key_client.post("/api/v1/surveys/shop/invitations/", {"email": "nope"}, format="json")
+    response = key_client.post(
+        "/api/v1/surveys/shop/invitations/", {"email": "nope"}, format="json"
+    )
     assert response.status_code == 400
     assert "email" in response.json()
 

@@ -46,9 +46,7 @@ class LocalizedTextField(serializers.Field):
             if not isinstance(text, str):
                 raise serializers.ValidationError(f"{lang}: the text must be a string.")
             if len(text) > self.max_length:
-                raise serializers.ValidationError(
-                    f"{lang}: at most {self.max_length} characters."
-                )
+                raise serializers.ValidationError(f"{lang}: at most {self.max_length} characters.")
         return {lang: text.strip() for lang, text in data.items() if text.strip()}
 
     def to_representation(self, value):
@@ -59,7 +57,9 @@ class LocalizedTextField(serializers.Field):
     {
         "type": "object",
         "additionalProperties": {"type": "array", "items": {"type": "string"}},
-        "example": {"en": ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"]},
+        "example": {
+            "en": ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"]
+        },
     }
 )
 class LabelsField(serializers.Field):
@@ -101,7 +101,9 @@ class QuestionSerializer(serializers.Serializer):
     satisfied = serializers.ListField(child=serializers.IntegerField(), required=False)
     primary = serializers.BooleanField(required=False, default=False)
     required = serializers.BooleanField(required=False, default=False)
-    max_length = serializers.IntegerField(required=False, min_value=1, max_value=10000, allow_null=True)
+    max_length = serializers.IntegerField(
+        required=False, min_value=1, max_value=10000, allow_null=True
+    )
 
     def validate(self, attrs):
         kind = attrs["kind"]
@@ -159,7 +161,9 @@ class SurveySerializer(serializers.Serializer):
     csat_target = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, allow_null=True
     )
-    send_delay_minutes = serializers.IntegerField(required=False, min_value=0, max_value=60 * 24 * 90)
+    send_delay_minutes = serializers.IntegerField(
+        required=False, min_value=0, max_value=60 * 24 * 90
+    )
     expires_after_days = serializers.IntegerField(required=False, min_value=1, max_value=365)
     reminder_after_days = serializers.IntegerField(
         required=False, min_value=1, max_value=60, allow_null=True

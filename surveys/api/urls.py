@@ -6,7 +6,9 @@ urlpatterns = [
     path("surveys/", views.SurveyListView.as_view(), name="api-surveys"),
     path("survey-templates/", views.SurveyTemplateListView.as_view(), name="api-survey-templates"),
     path("surveys/<slug:slug>/", views.SurveyDetailView.as_view(), name="api-survey"),
-    path("surveys/<slug:slug>/publish/", views.SurveyPublishView.as_view(), name="api-survey-publish"),
+    path(
+        "surveys/<slug:slug>/publish/", views.SurveyPublishView.as_view(), name="api-survey-publish"
+    ),
     path(
         "surveys/<slug:slug>/invitations/",
         views.SurveyInvitationView.as_view(),

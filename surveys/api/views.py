@@ -25,7 +25,9 @@ class SurveyListView(GenericAPIView):
     @extend_schema(operation_id="surveys_list")
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(SurveySerializer(page, many=True, context={"request": request}).data)
+        return self.get_paginated_response(
+            SurveySerializer(page, many=True, context={"request": request}).data
+        )
 
     def post(self, request):
         serializer = SurveySerializer(data=request.data, context={"request": request})
@@ -81,7 +83,12 @@ class SurveyTemplateListView(APIView):
     def get(self, request):
         return Response(
             [
-                {"id": key, "title": t["title"], "description": t["description"], "survey": t["survey"]}
+                {
+                    "id": key,
+                    "title": t["title"],
+                    "description": t["description"],
+                    "survey": t["survey"],
+                }
                 for key, t in TEMPLATES.items()
             ]
         )

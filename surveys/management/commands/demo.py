@@ -13,7 +13,9 @@ from .seed_demo import DEMO_USERS
 
 
 class Command(BaseCommand):
-    help = "Run the product with demo data: web server, Celery worker and beat, on embedded defaults."
+    help = (
+        "Run the product with demo data: web server, Celery worker and beat, on embedded defaults."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default=os.environ.get("DEMO_ADDR", "127.0.0.1:8000"))
@@ -23,7 +25,18 @@ class Command(BaseCommand):
         call_command("seed_demo")
         children = [
             subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "csat_platform", "worker", "-l", "warning", "-c", "2"]
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "csat_platform",
+                    "worker",
+                    "-l",
+                    "warning",
+                    "-c",
+                    "2",
+                ]
             ),
             subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "csat_platform", "beat", "-l", "warning"]
@@ -37,7 +50,11 @@ class Command(BaseCommand):
             f"  CSAT platform running at {url}",
             *(f"  log in as {u} / {p}  ({role})" for u, p, role, _ in DEMO_USERS),
             f"  database: {db} · broker: {broker} · mail: "
-            + (f"kept in {settings.MAILBOX_DIR} (read it at {url}mailbox/)" if settings.MAILBOX_DIR else settings.EMAIL_BACKEND),
+            + (
+                f"kept in {settings.MAILBOX_DIR} (read it at {url}mailbox/)"
+                if settings.MAILBOX_DIR
+                else settings.EMAIL_BACKEND
+            ),
             "  Ctrl-C stops the web server, worker and beat.",
             "",
         ]

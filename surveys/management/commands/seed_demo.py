@@ -21,8 +21,18 @@ REGIONS = ["north", "south", "east", "west"]
 PRODUCTS = ["shoes", "shirts", "bags", "watches", "jackets"]
 AGENTS = ["anna", "ben", "chloe", "david", "emma", "farid"]
 COMMENTS = {
-    True: ["Fast delivery, thank you!", "Exactly as described.", "Very friendly support.", "Great quality."],
-    False: ["The parcel arrived late.", "Nobody answered my second email.", "Wrong size was sent.", "Took far too long."],
+    True: [
+        "Fast delivery, thank you!",
+        "Exactly as described.",
+        "Very friendly support.",
+        "Great quality.",
+    ],
+    False: [
+        "The parcel arrived late.",
+        "Nobody answered my second email.",
+        "Wrong size was sent.",
+        "Took far too long.",
+    ],
 }
 
 
@@ -50,7 +60,10 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             purchase = services.create_survey_from_template(
-                template="csat-purchase", name="Order satisfaction", slug="purchase", created_by=admin
+                template="csat-purchase",
+                name="Order satisfaction",
+                slug="purchase",
+                created_by=admin,
             )
             support = services.create_survey_from_template(
                 template="csat-support", name="Kundenservice", slug="support", created_by=admin
@@ -64,7 +77,9 @@ class Command(BaseCommand):
             count += self._answers(support, rng, days, per_day // 2, "agent")
         self.stdout.write(f"Demo data created: 3 surveys, {count} responses.")
 
-    def _answers(self, survey: Survey, rng: random.Random, days: int, per_day: int, dimension: str) -> int:
+    def _answers(
+        self, survey: Survey, rng: random.Random, days: int, per_day: int, dimension: str
+    ) -> int:
         survey.refresh_from_db()
         questions = list(survey.questions.all())
         now = timezone.now()
@@ -81,7 +96,11 @@ class Command(BaseCommand):
                 attributes[dimension] = rng.choice(PRODUCTS if dimension == "product" else AGENTS)
                 sent_at = now - timedelta(days=day, minutes=rng.randint(0, 1400))
                 invitation, _ = services.new_invitation(
-                    survey=survey, contact=contact, locale=contact.locale, attributes=attributes, due_at=sent_at
+                    survey=survey,
+                    contact=contact,
+                    locale=contact.locale,
+                    attributes=attributes,
+                    due_at=sent_at,
                 )
                 invitation.status = Invitation.Status.SENT
                 invitation.sent_at = sent_at
@@ -113,7 +132,9 @@ class Command(BaseCommand):
         for q in questions:
             if q.kind == scales.COMMENT:
                 if rng.random() < 0.3:
-                    rows.append(Answer(response=response, question=q, text=rng.choice(COMMENTS[happy])))
+                    rows.append(
+                        Answer(response=response, question=q, text=rng.choice(COMMENTS[happy]))
+                    )
                 continue
             points = sorted(scales.get_scale(q.scale).points)
             good = sorted(q.satisfied)
