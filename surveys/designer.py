@@ -60,6 +60,11 @@ def survey_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _ui_language() -> str:
+    code = (translation.get_language() or "").split("-")[0]
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 @survey_admin_required
 @require_POST
 def survey_create(request: HttpRequest) -> HttpResponse:
@@ -82,7 +87,7 @@ def survey_create(request: HttpRequest) -> HttpResponse:
                     "name": name,
                     "slug": slug,
                     "touchpoint": "purchase",
-                    "languages": [translation.get_language() or "en"][:1],
+                    "languages": [_ui_language()],
                     "questions": [],
                 },
                 created_by=request.user,
