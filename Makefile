@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	DEBUG=$${DEBUG:-1} $(PY) manage.py demo
+	DEBUG=$${DEBUG:-1} SITE_URL=$${SITE_URL:-http://$${DEMO_ADDR:-127.0.0.1:8000}} $(PY) manage.py demo
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
