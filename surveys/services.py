@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import scales, tokens
 from .errors import AlreadyAnswered, DomainError, FrozenQuestionError, InvitationClosed
@@ -303,9 +304,9 @@ def record_click(*, invitation: Invitation) -> None:
 
 def check_open(invitation: Invitation) -> None:
     if invitation.survey.status == Survey.Status.ARCHIVED:
-        raise InvitationClosed("This survey has been closed.")
+        raise InvitationClosed(gettext("This survey is no longer accepting answers."))
     if invitation.is_expired:
-        raise InvitationClosed("This survey link has expired.")
+        raise InvitationClosed(gettext("This survey link has expired."))
 
 
 def record_response(
@@ -354,7 +355,7 @@ def record_response(
                 )
     except IntegrityError:
         if Response.objects.filter(invitation_id=invitation.pk).exists():
-            raise AlreadyAnswered("This survey has already been answered.") from None
+            raise AlreadyAnswered(gettext("This survey has already been answered.")) from None
         raise
     return response
 
@@ -415,26 +416,28 @@ def _validate_answers(questions: list[Question], answers: dict[str, str]) -> lis
         if q.kind == scales.COMMENT:
             if len(raw) > q.max_length:
                 raise DomainError(
-                    f"Please shorten your comment to {q.max_length} characters "
-                    f"(it has {len(raw)}).",
+                    gettext(
+                        "Please shorten your comment to %(limit)d characters (it has %(length)d)."
+                    )
+                    % {"limit": q.max_length, "length": len(raw)},
                     field=q.key,
                 )
             if not raw and q.required:
-                raise DomainError("Please answer this question.", field=q.key)
+                raise DomainError(gettext("Please answer this question."), field=q.key)
             if raw:
                 rows.append({"question": q, "text": raw})
             continue
         if not raw:
             if q.required:
-                raise DomainError("Please choose an answer.", field=q.key)
+                raise DomainError(gettext("Please choose an answer."), field=q.key)
             continue
         try:
             score = int(raw)
         except ValueError:
-            raise DomainError("Please choose one of the answers shown.", field=q.key) from None
+            raise DomainError(gettext("Please choose one of the answers shown."), field=q.key) from None
         scale = q.scale_def
         if scale is None or score not in scale.points:
-            raise DomainError("Please choose one of the answers shown.", field=q.key)
+            raise DomainError(gettext("Please choose one of the answers shown."), field=q.key)
         rows.append(
             {
                 "question": q,
@@ -444,5 +447,5 @@ def _validate_answers(questions: list[Question], answers: dict[str, str]) -> lis
             }
         )
     if not rows:
-        raise DomainError("Please answer at least one question.", field=None)
+        raise DomainError(gettext("Please answer at least one question."), field=None)
     return rows

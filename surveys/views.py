@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -21,8 +22,7 @@ def _private(response: HttpResponse) -> HttpResponse:
 
 
 def _render(request, template: str, context: dict, status: int = 200) -> HttpResponse:
-    with translation.override(context["language"]):
-        return _private(render(request, template, context, status=status))
+    return _private(render(request, template, context, status=status))
 
 
 def _language_links(request, survey: Survey, current: str) -> list[dict]:
@@ -48,13 +48,22 @@ def _load(token: str):
 @require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _load(token)
-    survey = invitation.survey
-    language = page_language(
-        survey,
+    language = _language(request, invitation)
+    with translation.override(language):
+        return _answer(request, token, invitation, language)
+
+
+def _language(request: HttpRequest, invitation) -> str:
+    return page_language(
+        invitation.survey,
         requested=request.GET.get("lang", ""),
         stored=invitation.locale,
         accept=request.headers.get("Accept-Language", ""),
     )
+
+
+def _answer(request: HttpRequest, token: str, invitation, language: str) -> HttpResponse:
+    survey = invitation.survey
     context = {
         "survey": survey,
         "language": language,
@@ -100,7 +109,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 notice = str(error)
         else:
-            return redirect("survey-thanks", token=token)
+            return redirect(f"{reverse('survey-thanks', args=[token])}?lang={language}")
     else:
         services.record_click(invitation=invitation)
         primary = next((q for q in questions if q.is_scored and q.primary), None) or next(
@@ -130,20 +139,14 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _load(token)
-    survey = invitation.survey
-    language = page_language(
-        survey,
-        requested=request.GET.get("lang", "")
-        or getattr(getattr(invitation, "response", None), "locale", ""),
-        stored=invitation.locale,
-        accept=request.headers.get("Accept-Language", ""),
-    )
     if not invitation.answered_at:
         return redirect("survey-answer", token=token)
+    language = _language(request, invitation)
     context = {
-        "survey": survey,
+        "survey": invitation.survey,
         "language": language,
         "languages": [],
-        "thank_you": survey.text("thank_you", language),
+        "thank_you": invitation.survey.text("thank_you", language),
     }
-    return _render(request, "surveys/thanks.html", context)
+    with translation.override(language):
+        return _render(request, "surveys/thanks.html", context)
