@@ -95,8 +95,7 @@ def invitation_counts(survey: Survey) -> dict[str, int]:
         answered=Count("id", filter=Q(answered_at__isnull=False)),
     )
     funnel["commented"] = (
-        rows.filter(response__answers__question__kind="comment")
-        .exclude(response__answers__text="")
+        rows.filter(response__answers__question__kind="comment", response__answers__text__gt="")
         .values("id")
         .distinct()
         .count()

@@ -434,7 +434,9 @@ def _validate_answers(questions: list[Question], answers: dict[str, str]) -> lis
         try:
             score = int(raw)
         except ValueError:
-            raise DomainError(gettext("Please choose one of the answers shown."), field=q.key) from None
+            raise DomainError(
+                gettext("Please choose one of the answers shown."), field=q.key
+            ) from None
         scale = q.scale_def
         if scale is None or score not in scale.points:
             raise DomainError(gettext("Please choose one of the answers shown."), field=q.key)

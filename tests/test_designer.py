@@ -120,3 +120,26 @@ def test_mailbox_shows_the_demo_mail(admin_client, settings, tmp_path):
     assert b"<p>html body</p>" in html.content
     assert "script-src 'none'" in html["Content-Security-Policy"]
     assert admin_client.get("/mailbox/../secret_key/").status_code == 404
+
+
+def test_delivery_funnel_counts_each_step_once(client, survey):
+    from surveys import services
+
+    for i, form in enumerate(
+        [None, {"satisfaction": "4"}, {"satisfaction": "2", "comment": "Late parcel"}]
+    ):
+        invitation, token = services.create_invitation(survey=survey, email=f"f{i}@example.com")
+        Invitation.objects.filter(pk=invitation.pk).update(
+            status="sent", sent_at=invitation.created_at
+        )
+        if form:
+            client.post(f"/s/{token}/", form)
+    from surveys.selectors import invitation_counts
+
+    funnel = invitation_counts(survey)
+    assert (funnel["sent"], funnel["clicked"], funnel["answered"], funnel["commented"]) == (
+        3,
+        2,
+        2,
+        1,
+    )
