@@ -186,6 +186,9 @@ class TouchpointEvent(models.Model):
             models.Index(fields=["type", "occurred_at"], name="touchpoint_type_time"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.type} {self.external_id}"
+
 
 class Invitation(models.Model):
     class Status(models.TextChoices):
@@ -281,6 +284,9 @@ class Response(models.Model):
             models.Index(fields=["survey", "submitted_at"], name="response_survey_time"),
         ]
 
+    def __str__(self) -> str:
+        return f"response {self.pk} to {self.survey_id}"
+
 
 class Answer(models.Model):
     """One question's answer. `satisfied` is decided once, at write time, from the frozen question."""
@@ -296,3 +302,6 @@ class Answer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["response", "question"], name="answer_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"answer {self.pk} ({self.score if self.score is not None else 'text'})"

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import scales, tokens
+from . import scales, signals, tokens
 from .errors import AlreadyAnswered, DomainError, FrozenQuestionError, InvitationClosed
 from .models import Answer, Contact, Invitation, Question, Response, Survey
 from .survey_templates import TEMPLATES
@@ -357,6 +357,9 @@ def record_response(
         if Response.objects.filter(invitation_id=invitation.pk).exists():
             raise AlreadyAnswered(gettext("This survey has already been answered.")) from None
         raise
+    transaction.on_commit(
+        lambda: signals.response_recorded.send(sender=Response, response=response)
+    )
     return response
 
 

@@ -79,6 +79,27 @@ def test_customer_answers_and_sees_the_thank_you_page(client, survey):
     assert invitation.answered_at is not None
 
 
+def test_a_stored_response_is_announced_once_to_listeners(
+    client, survey, django_capture_on_commit_callbacks
+):
+    from surveys.signals import response_recorded
+
+    heard = []
+
+    def listener(sender, response, **kwargs):
+        heard.append((response.pk, response.answers.get(question__key="satisfaction").score))
+
+    response_recorded.connect(listener)
+    try:
+        _, url = invite(survey)
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(url, {"satisfaction": "2"})
+            client.post(url, {"satisfaction": "5"})  # refused: no second announcement
+    finally:
+        response_recorded.disconnect(listener)
+    assert heard == [(Response.objects.get().pk, 2)]
+
+
 def test_second_submit_keeps_the_first_answer(client, survey):
     _, url = invite(survey)
     client.post(url, {"satisfaction": "2"})
