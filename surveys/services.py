@@ -32,6 +32,8 @@ SURVEY_FIELDS = (
     "min_days_between_surveys",
     "sample_rate",
     "filters",
+    "quiet_hours_start",
+    "quiet_hours_end",
 )
 QUESTION_FIELDS = (
     "kind",
