@@ -208,6 +208,7 @@ class Invitation(models.Model):
         FAILED = "failed", "Failed"
         SUPPRESSED = "suppressed", "Suppressed"
         EXPIRED = "expired", "Expired"
+        BOUNCED = "bounced", "Bounced"
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
@@ -230,6 +231,9 @@ class Invitation(models.Model):
     status_reason = models.CharField(max_length=500, blank=True)
     due_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set just before a message is handed to the mail server and cleared once its outcome is
+    # recorded: a claim found with it set was interrupted mid-handover (see surveys.sending).
+    handover_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     message_id = models.CharField(max_length=255, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -251,6 +255,20 @@ class Invitation(models.Model):
             models.Index(fields=["survey", "status"], name="invitation_survey_status"),
             # serves the fatigue rule: last invitation of a customer
             models.Index(fields=["contact", "created_at"], name="invitation_contact_time"),
+            # serves the reminder claim: sent, unanswered invitations whose reminder is due
+            models.Index(
+                fields=["reminder_due_at"],
+                condition=Q(status="sent", reminder_sent_at__isnull=True, answered_at__isnull=True),
+                name="invitation_reminder_due",
+            ),
+            # serves expiry: sent, unanswered invitations whose link has run out
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="sent", answered_at__isnull=True),
+                name="invitation_open_expiry",
+            ),
+            # serves bounce webhooks: the invitation a provider's event speaks of
+            models.Index(fields=["message_id"], name="invitation_message_id"),
         ]
 
     def __str__(self) -> str:
