@@ -64,8 +64,10 @@ def test_due_invitations_leave_as_localized_emails_through_the_worker(celery, sm
     celery.worker()
     messages = smtp_server.wait_for(3, timeout=40)
     wait_until(
-        lambda: not Invitation.objects.filter(status=Status.SENDING).exists()
-        and Invitation.objects.filter(status=Status.SENT).count() == 3,
+        lambda: (
+            not Invitation.objects.filter(status=Status.SENDING).exists()
+            and Invitation.objects.filter(status=Status.SENT).count() == 3
+        ),
         timeout=20,
         processes=celery,
         what="three sent invitations",
