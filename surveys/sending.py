@@ -419,6 +419,7 @@ def send_batch(claim: Claim) -> dict[str, int]:
     batch = _Batch(claim)
     rows = batch.rows(claim.ids)
     counts: dict[str, int] = {}
+    relaxed = _relax_commits()
     try:
         for index, invitation in enumerate(rows):
             remaining = [row.pk for row in rows[index:]]
@@ -436,4 +437,23 @@ def send_batch(claim: Claim) -> dict[str, int]:
             counts[outcome] = counts.get(outcome, 0) + 1
     finally:
         batch.close()
+        if relaxed:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
     return counts
+
+
+def _relax_commits() -> bool:
+    """On PostgreSQL, let this batch's per-message commits skip the wait for the disk flush.
+
+    The server still applies each commit at once and in order, so a killed worker, a lost
+    broker or a lost mail connection is handled exactly as with durable commits. Only a crash
+    of PostgreSQL itself may forget the last fraction of a second of outcomes: those messages
+    would be sent again. CSAT_SEND_DURABLE_COMMITS=1 keeps every commit durable instead, at one
+    disk flush per outcome (see docs/sending.md).
+    """
+    if connection.vendor != "postgresql" or settings.CSAT_SEND_DURABLE_COMMITS:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    return True

@@ -1,8 +1,6 @@
 """The sending pipeline in-process, against a real SMTP server on loopback."""
 
 import re
-import socket
-import threading
 import time
 from datetime import timedelta
 
@@ -13,6 +11,7 @@ from surveys import sending, services
 from surveys.models import Contact, Invitation, Survey, TouchpointEvent
 
 from .factories import make_survey
+from .mail_servers import ScriptedSmtp, SilentSmtp
 
 Status = Invitation.Status
 
@@ -153,41 +152,12 @@ def test_unsubscribed_and_undeliverable_customers_are_suppressed_at_send_time(db
 # --- SMTP errors ---------------------------------------------------------------------------------
 
 
-class ScriptedSmtp:
-    """A loopback SMTP server that answers RCPT TO per address: accept, 4xx or 5xx."""
-
-    def __init__(self, replies: dict[str, str]):
-        from aiosmtpd.controller import Controller
-
-        self.replies = replies
-        self.accepted: list[str] = []
-        server = self
-
-        class Handler:
-            async def handle_RCPT(self, srv, session, envelope, address, rcpt_options):
-                reply = server.replies.get(address)
-                if reply:
-                    return reply
-                envelope.rcpt_tos.append(address)
-                return "250 OK"
-
-            async def handle_DATA(self, srv, session, envelope):
-                server.accepted.extend(envelope.rcpt_tos)
-                return "250 OK"
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-
-
 @pytest.fixture
 def scripted_smtp(settings):
     servers = []
 
     def start(replies):
-        server = ScriptedSmtp(replies)
-        server.controller.start()
+        server = ScriptedSmtp(replies).start()
         servers.append(server)
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
@@ -196,7 +166,7 @@ def scripted_smtp(settings):
 
     yield start
     for server in servers:
-        server.controller.stop()
+        server.stop()
 
 
 def test_temporary_errors_retry_with_backoff_and_permanent_errors_fail(db, scripted_smtp, settings):
@@ -234,29 +204,9 @@ def test_temporary_errors_retry_with_backoff_and_permanent_errors_fail(db, scrip
 
 @pytest.fixture
 def silent_smtp():
-    """A server that accepts the TCP connection and then never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    held = []
-    stop = threading.Event()
-
-    def run():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
+    server = SilentSmtp().start()
+    yield server.port
+    server.stop()
 
 
 def test_a_mail_server_that_hangs_times_out_and_the_batch_retries_later(db, settings, silent_smtp):
