@@ -277,3 +277,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Reports -----------------------------------------------------------------------------------
+# Rollups follow new answers, sends and touchpoint events within a minute.
+CELERY_BEAT_SCHEDULE["reports-refresh-rollups"] = {
+    "task": "reports.refresh_rollups",
+    "schedule": env.float("REPORTS_REFRESH_SECONDS", default=30.0),
+}
