@@ -1,0 +1,330 @@
+"""Reports: every figure of the CSAT API and dashboard, from counts (reports.selectors).
+
+`csat_report(survey, start=, end=, ...)` returns the JSON of `GET /api/v1/reports/csat/`:
+
+    {
+      "survey": "shop", "source": "rollups" | "raw",
+      "question": {"key", "kind", "scale", "reversed"},
+      "start": "YYYY-MM-DD", "end": "YYYY-MM-DD", "interval": "day" | "week" | "month",
+      "filters": {"touchpoint": str|null, "language": str|null, "attrs": {name: value}},
+      "group_by": str|null,
+      "csat": float|null (0-100), "n": int, "satisfied": int, "mean": float|null (scale units),
+      "ci_low": float|null, "ci_high": float|null (Wilson 95 %, 0-100),
+      "distribution": [{"score": int, "label": str, "count": int}] (display order),
+      "response_rate": float|null (0-100), "sent": int, "answered": int,
+      "coverage": float|null (0-100), "respondents": int, "customers": int,
+      "nps": {"question", "score", "n", "promoters", "passives", "detractors"} | null,
+      "ces": {"question", "scale", "mean", "n", "easy", "easy_percent"} | null,
+      "series": [{"period": "YYYY-MM-DD" (period start), "csat", "n", "satisfied",
+                  "ci_low", "ci_high", "mean"}] (every period, zero-filled: n 0, csat null),
+      "breakdown": [{"value", "csat", "n", "satisfied", "ci_low", "ci_high", "small_sample"}]
+                   (highest CSAT first; [] without group_by),
+      "previous": {"start", "end", "csat", "n", "satisfied", "mean", "ci_low", "ci_high",
+                   "change" (points, null without data), "p_value", "significant": bool},
+      "target": float|null, "above_target": bool|null, "small_sample": bool,
+    }
+
+Floats are rounded to 2 decimals. `overview(start, end)` lists every active survey as
+{"slug", "name", "csat", "n", "target", "above_target", "interval", "series": [{"period",
+"csat", "n"}]}. Bad input raises ReportError (a DomainError naming the parameter).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.utils.translation import gettext as _
+
+from surveys import scales
+from surveys.errors import DomainError
+from surveys.models import Question, Survey
+
+from . import metrics, periods
+from .selectors import LANGUAGE, TOUCHPOINT, Filters, RawSource, attr_dimension
+
+MAX_PERIODS = 1100  # three years of days: beyond that a daily chart is unreadable anyway
+
+
+class ReportError(DomainError):
+    """A report request the product refuses; `field` names the parameter."""
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _source(name: str):
+    if name == "raw":
+        return RawSource()
+    try:
+        from .rollups import RollupSource
+    except ImportError:  # rollups not built into this version: the raw tables answer
+        return RawSource()
+    return RollupSource()
+
+
+def scored_questions(survey: Survey) -> list[Question]:
+    return [q for q in survey.questions.all() if q.is_scored]
+
+
+def pick_question(survey: Survey, key: str | None) -> Question:
+    if key:
+        for question in survey.questions.all():
+            if question.key == key:
+                if not question.is_scored:
+                    raise ReportError(
+                        _("The question %(key)s has no score.") % {"key": key}, field="question"
+                    )
+                return question
+        raise ReportError(_("The survey has no question %(key)s.") % {"key": key}, field="question")
+    question = survey.primary_question()
+    if question is None:
+        raise ReportError(_("The survey has no scored question."), field="question")
+    return question
+
+
+def group_dimension(group_by: str | None) -> str | None:
+    """The rollup dimension of a group_by parameter: touchpoint, language or an attribute."""
+    if not group_by:
+        return None
+    if group_by in (TOUCHPOINT, LANGUAGE):
+        return group_by
+    return attr_dimension(group_by.removeprefix("attr."))
+
+
+def _proportion_fields(satisfied: int, n: int) -> dict:
+    p = metrics.proportion(satisfied, n)
+    return {
+        "csat": _round(p.csat),
+        "n": n,
+        "satisfied": satisfied,
+        "ci_low": _round(p.ci_low),
+        "ci_high": _round(p.ci_high),
+    }
+
+
+def csat_report(
+    survey: Survey,
+    *,
+    start: date,
+    end: date,
+    interval: str = "day",
+    question_key: str | None = None,
+    group_by: str | None = None,
+    touchpoint: str | None = None,
+    language: str | None = None,
+    attrs: dict[str, str] | None = None,
+    source: str = "rollups",
+) -> dict:
+    """The report of one survey over [start, end] (local days, inclusive); see the module doc."""
+    if start > end:
+        raise ReportError(_("start must not be after end."), field="start")
+    if interval not in periods.INTERVALS:
+        raise ReportError(_("interval must be one of day, week, month."), field="interval")
+    if periods.count_periods(start, end, interval) > MAX_PERIODS:
+        raise ReportError(
+            _("The range has too many periods for this interval; choose a longer interval."),
+            field="interval",
+        )
+    question = pick_question(survey, question_key)
+    filters = Filters(
+        touchpoint=touchpoint,
+        language=language,
+        attrs=tuple(sorted((attrs or {}).items())),
+    )
+    dim = group_dimension(group_by)
+    counts = _source(source)
+    prev_start, prev_end = periods.previous_range(start, end)
+
+    questions = scored_questions(survey)
+    nps_question = next((q for q in questions if q.kind == scales.NPS), None)
+    ces_question = next((q for q in questions if q.kind == scales.CES), None)
+    wanted = {q.pk for q in (question, nps_question, ces_question) if q is not None}
+
+    # One read for the headline, the series, the previous range and NPS/CES.
+    by_day = counts.counts_by_day(survey, wanted, prev_start, end, filters)
+    current: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    previous: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    series: dict[date, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for question_id, day, score, n, sat in by_day:
+        if day < start:
+            if question_id == question.pk:
+                previous[score][0] += n
+                previous[score][1] += sat
+            continue
+        cell = current[question_id][score]
+        cell[0] += n
+        cell[1] += sat
+        if question_id == question.pk:
+            bucket = series[periods.period_start(day, interval)][score]
+            bucket[0] += n
+            bucket[1] += sat
+
+    main = current[question.pk]
+    n = sum(c[0] for c in main.values())
+    satisfied = sum(c[1] for c in main.values())
+    score_counts = {s: c[0] for s, c in main.items()}
+    labels = question.labels_in(survey.default_language)
+    points = question.scale_def.points
+    distribution = [
+        {
+            "score": p,
+            "label": labels[i] if i < len(labels) else str(p),
+            "count": score_counts.get(p, 0),
+        }
+        for i, p in enumerate(points)
+    ]
+
+    prev_n = sum(c[0] for c in previous.values())
+    prev_sat = sum(c[1] for c in previous.values())
+    comparison = metrics.two_proportion_test(satisfied, n, prev_sat, prev_n)
+
+    sent, _clicked, answered = counts.invitation_counts(survey, start, end, filters)
+    respondents, customers = counts.coverage_counts(
+        survey, start, end, touchpoint or survey.touchpoint
+    )
+
+    breakdown = []
+    if dim:
+        values: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        scores_by_value: dict[str, dict[int, int]] = defaultdict(dict)
+        for value, score, cnt, sat in counts.counts_by_value(
+            survey, question.pk, start, end, filters, dim
+        ):
+            values[value][0] += cnt
+            values[value][1] += sat
+            scores_by_value[value][score] = scores_by_value[value].get(score, 0) + cnt
+        for value, (cnt, sat) in values.items():
+            breakdown.append(
+                {
+                    "value": value,
+                    **_proportion_fields(sat, cnt),
+                    "mean": _round(metrics.mean_score(scores_by_value[value])),
+                    "small_sample": metrics.is_small_sample(cnt),
+                }
+            )
+        breakdown.sort(key=lambda b: (b["csat"] is None, -(b["csat"] or 0), -b["n"], b["value"]))
+
+    target = float(survey.csat_target) if survey.csat_target is not None else None
+    headline = _proportion_fields(satisfied, n)
+    report = {
+        "survey": survey.slug,
+        "source": getattr(counts, "used", counts.name),
+        "question": {
+            "key": question.key,
+            "kind": question.kind,
+            "scale": question.scale,
+            "reversed": question.reversed,
+        },
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "interval": interval,
+        "filters": {"touchpoint": touchpoint, "language": language, "attrs": dict(filters.attrs)},
+        "group_by": group_by or None,
+        **headline,
+        "mean": _round(metrics.mean_score(score_counts)),
+        "distribution": distribution,
+        "response_rate": _round(metrics.percent(answered, sent)),
+        "sent": sent,
+        "answered": answered,
+        "coverage": _round(metrics.percent(respondents, customers)),
+        "respondents": respondents,
+        "customers": customers,
+        "nps": _nps(nps_question, current),
+        "ces": _ces(ces_question, current),
+        "series": [
+            {
+                "period": period.isoformat(),
+                **_proportion_fields(
+                    sum(c[1] for c in series[period].values()),
+                    sum(c[0] for c in series[period].values()),
+                ),
+                "mean": _round(metrics.mean_score({s: c[0] for s, c in series[period].items()})),
+            }
+            for period in periods.periods(start, end, interval)
+        ],
+        "breakdown": breakdown,
+        "previous": {
+            "start": prev_start.isoformat(),
+            "end": prev_end.isoformat(),
+            **_proportion_fields(prev_sat, prev_n),
+            "mean": _round(metrics.mean_score({s: c[0] for s, c in previous.items()})),
+            "change": _round(comparison.change),
+            "p_value": None if comparison.p_value is None else round(comparison.p_value, 4),
+            "significant": comparison.significant,
+        },
+        "target": target,
+        "above_target": None
+        if target is None or headline["csat"] is None
+        else headline["csat"] >= target,
+        "small_sample": metrics.is_small_sample(n),
+    }
+    return report
+
+
+def _nps(question: Question | None, current) -> dict | None:
+    if question is None:
+        return None
+    result = metrics.nps({s: c[0] for s, c in current.get(question.pk, {}).items()})
+    return {
+        "question": question.key,
+        "score": _round(result.score),
+        "n": result.n,
+        "promoters": result.promoters,
+        "passives": result.passives,
+        "detractors": result.detractors,
+    }
+
+
+def _ces(question: Question | None, current) -> dict | None:
+    if question is None:
+        return None
+    result = metrics.ces(
+        {s: c[0] for s, c in current.get(question.pk, {}).items()}, question.satisfied
+    )
+    return {
+        "question": question.key,
+        "scale": question.scale,
+        "mean": _round(result.mean),
+        "n": result.n,
+        "easy": result.easy,
+        "easy_percent": _round(result.easy_percent),
+    }
+
+
+def overview_interval(start: date, end: date) -> str:
+    days = (end - start).days + 1
+    return "day" if days <= 31 else "week" if days <= 183 else "month"
+
+
+def overview(start: date, end: date, *, source: str = "rollups") -> list[dict]:
+    """Every active survey with its headline CSAT over [start, end] and a sparkline series."""
+    if start > end:
+        raise ReportError(_("start must not be after end."), field="start")
+    interval = overview_interval(start, end)
+    out = []
+    surveys = Survey.objects.filter(status=Survey.Status.ACTIVE).prefetch_related("questions")
+    for survey in surveys:
+        if survey.primary_question() is None:
+            continue
+        report = csat_report(survey, start=start, end=end, interval=interval, source=source)
+        out.append(
+            {
+                "slug": survey.slug,
+                "name": survey.name,
+                "csat": report["csat"],
+                "n": report["n"],
+                "ci_low": report["ci_low"],
+                "ci_high": report["ci_high"],
+                "target": report["target"],
+                "above_target": report["above_target"],
+                "small_sample": report["small_sample"],
+                "interval": interval,
+                "series": [
+                    {"period": s["period"], "csat": s["csat"], "n": s["n"]}
+                    for s in report["series"]
+                ],
+            }
+        )
+    return out

@@ -1,0 +1,43 @@
+"""Responses written straight to the tables, for report tests (the answer page has its own)."""
+
+from datetime import UTC, datetime
+
+from surveys.models import Answer, Contact, Response, Survey
+
+
+def add_response(
+    survey: Survey,
+    scores: dict[str, int],
+    *,
+    at: datetime | str,
+    contact: Contact | None = None,
+    locale: str = "en",
+    attributes: dict | None = None,
+    is_test: bool = False,
+    touchpoint_type: str | None = None,
+) -> Response:
+    """One response with a score per question key; `satisfied` decided like the answer page."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+    response = Response.objects.create(
+        survey=survey,
+        contact=contact,
+        submitted_at=at,
+        locale=locale,
+        touchpoint_type=survey.touchpoint if touchpoint_type is None else touchpoint_type,
+        attributes=attributes or {},
+        is_test=is_test,
+    )
+    questions = {q.key: q for q in survey.questions.all()}
+    Answer.objects.bulk_create(
+        Answer(
+            response=response,
+            question=questions[key],
+            score=score,
+            satisfied=questions[key].is_satisfied(score),
+        )
+        for key, score in scores.items()
+    )
+    return response
