@@ -249,3 +249,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Dashboards, comments and export -----------------------------------------------------------
+# Mask email addresses and phone numbers customers type into comments, on every page and export.
+HIDE_CONTACT_DETAILS_IN_COMMENTS = env.bool("HIDE_CONTACT_DETAILS_IN_COMMENTS", default=True)
