@@ -16,6 +16,7 @@ from surveys import scales
 from surveys.models import Answer, Invitation, Question, Survey
 
 from .filters import ReportFilters
+from .responses import band_of
 
 LOW_COVERAGE = 50.0  # seed 004: 250 answers from 1,000 customers is not a true picture
 
@@ -119,14 +120,23 @@ def cards(report: dict) -> dict:
 
 
 def distribution_rows(report: dict, question: Question | None) -> list[dict]:
-    """The distribution table: label, count, share of answers (for the bar), satisfied or not."""
+    """The distribution table: label, count, share of answers (for the bar) and the score's
+    band (unhappy / neutral / happy, as on the comments page)."""
     total = sum(d["count"] for d in report["distribution"]) or 0
     satisfied = set(question.satisfied) if question else set()
+
+    def band(score: int) -> str:
+        if question is None or question.scale_def is None:
+            return ""
+        norm = scales.normalized_score(question.scale, question.reversed, score)
+        return band_of(score in satisfied, norm)
+
     return [
         {
             **d,
             "share": round(100 * d["count"] / total, 1) if total else 0,
             "satisfied": d["score"] in satisfied,
+            "band": band(d["score"]),
         }
         for d in report["distribution"]
     ]

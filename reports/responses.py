@@ -3,7 +3,7 @@ rollups; these pages list rows, so they read the rows themselves)."""
 
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -108,6 +108,14 @@ def comments(survey: Survey, filters: ReportFilters, query: CommentQuery) -> Que
     if query.sort == "newest":
         return rows.order_by("-response__submitted_at", "-pk")
     return rows.order_by(F("p_norm").asc(nulls_last=True), "-response__submitted_at", "-pk")
+
+
+def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dict[str, int]:
+    """How many comments each band holds under the filters (for the band tabs)."""
+    rows = comments(survey, filters, CommentQuery(search=search)).order_by()
+    return rows.aggregate(
+        all=Count("pk"), **{band: Count("pk", filter=band_condition(band)) for band in BANDS}
+    )
 
 
 def attribute_options(survey: Survey, selected: dict[str, str] | None = None) -> dict[str, list]:

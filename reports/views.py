@@ -1,7 +1,7 @@
 from django.core.paginator import EmptyPage, Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from access.views import reports_viewer_required
@@ -16,6 +16,7 @@ from .responses import (
     SORTS,
     CommentQuery,
     attribute_options,
+    band_counts,
     band_of,
     comments,
     responses_in,
@@ -49,6 +50,11 @@ def dashboard(request):
         "reports/overview.html",
         {
             "surveys": surveys,
+            "summary": {
+                "answers": sum(item["n"] for item in surveys),
+                "with_target": sum(1 for item in surveys if item["target"] is not None),
+                "above": sum(1 for item in surveys if item["above_target"]),
+            },
             "others": others,
             "filters": filters,
             "presets": PRESETS,
@@ -81,11 +87,12 @@ def survey_dashboard(request, slug: str):
     except ReportError as error:
         return _bad_request(request, FilterError(error.field or "range", str(error)), survey)
     question = survey.primary_question()
+    distribution = presentation.distribution_rows(report, question)
     latest = comments(survey, filters, CommentQuery())[:LATEST_COMMENTS]
     labels = score_labels(question)
     chart = {
         "report": report,
-        "satisfied": sorted(question.satisfied) if question else [],
+        "bands": [d["band"] for d in distribution],
         "text": {
             "csat": _("CSAT %"),
             "target": _("Target"),
@@ -103,7 +110,7 @@ def survey_dashboard(request, slug: str):
             "section": "dashboard",
             "report": report,
             "cards": presentation.cards(report),
-            "distribution": presentation.distribution_rows(report, question),
+            "distribution": distribution,
             "funnel": presentation.funnel(survey, filters),
             "latest": [
                 {
@@ -152,8 +159,17 @@ def score_labels(question: Question | None) -> dict[int, str]:
 
 def controls_context(survey: Survey, filters: ReportFilters) -> dict:
     """What the shared controls bar (templates/reports/_controls.html) needs."""
+    active = len(filters.attrs) + bool(filters.touchpoint)
+    summary = (
+        str(PRESETS[filters.preset])
+        if filters.preset != "custom"
+        else (f"{filters.start:%d %b} – {filters.end:%d %b %Y}")
+    )
+    if active:
+        summary += " · " + ngettext("%(n)d filter", "%(n)d filters", active) % {"n": active}
     return {
         "filters": filters,
+        "filters_summary": summary,
         "presets": PRESETS,
         "intervals": INTERVALS,
         "touchpoints": touchpoint_options(survey),
@@ -207,6 +223,7 @@ def survey_comments(request, slug: str):
             raise Http404(_("There is no page %(n)s.") % {"n": number}) from None
         page = paginator.page(1)
     labels = score_labels(survey.primary_question())
+    counts = band_counts(survey, filters, query.search)
     rows = [
         {
             "text": comment_for_display(answer.text),
@@ -229,7 +246,8 @@ def survey_comments(request, slug: str):
             "page": page,
             "rows": rows,
             "query": query,
-            "bands": BANDS,
+            "bands": [(value, label, counts[value]) for value, label in BANDS.items()],
+            "all_count": counts["all"],
             "sorts": SORTS,
             "hidden_params": [("band", query.band), ("sort", query.sort), ("q", query.search)],
             "base_query": filters.query(**extra),

@@ -12,6 +12,7 @@
   var brand = css.getPropertyValue("--chart-1").trim() || "#4f54d6";
   var good = css.getPropertyValue("--good-bar").trim() || "#2f9e5b";
   var low = css.getPropertyValue("--low-bar").trim() || "#d9534f";
+  var mid = css.getPropertyValue("--mid-bar").trim() || "#e0a23a";
   var muted = "#8a90a6";
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.color = "#5b6274";
@@ -111,7 +112,8 @@
     if (!canvas) return;
     ready(canvas);
     var rows = report.distribution || [];
-    var satisfied = data.satisfied || [];
+    var bands = data.bands || [];
+    var colours = { happy: good, neutral: mid, unhappy: low };
     new Chart(canvas, {
       type: "bar",
       data: {
@@ -120,7 +122,7 @@
           {
             label: text.answers,
             data: rows.map(function (d) { return d.count; }),
-            backgroundColor: rows.map(function (d) { return satisfied.indexOf(d.score) >= 0 ? good : low; }),
+            backgroundColor: rows.map(function (d, i) { return colours[bands[i]] || brand; }),
             borderRadius: 6,
             maxBarThickness: 46,
           },
