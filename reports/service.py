@@ -41,7 +41,7 @@ from surveys.errors import DomainError
 from surveys.models import Question, Survey
 
 from . import metrics, periods
-from .selectors import LANGUAGE, TOUCHPOINT, Filters, RawSource, attr_dimension
+from .selectors import LANGUAGE, TOUCHPOINT, Filters, RawSource, RollupSource, attr_dimension
 
 MAX_PERIODS = 1100  # three years of days: beyond that a daily chart is unreadable anyway
 
@@ -56,10 +56,6 @@ def _round(value: float | None) -> float | None:
 
 def _source(name: str):
     if name == "raw":
-        return RawSource()
-    try:
-        from .rollups import RollupSource
-    except ImportError:  # rollups not built into this version: the raw tables answer
         return RawSource()
     return RollupSource()
 

@@ -1,0 +1,34 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from reports import rollups
+from surveys.models import Survey
+
+
+class Command(BaseCommand):
+    help = "Recompute the report rollups from the raw responses, invitations and touchpoints."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--survey", help="only this survey (slug)")
+        parser.add_argument("--since", help="only days from this date on (YYYY-MM-DD)")
+
+    def handle(self, *args, survey=None, since=None, **options):
+        chosen = None
+        if survey:
+            chosen = Survey.objects.filter(slug=survey).first()
+            if chosen is None:
+                raise CommandError(f"no survey with the slug {survey!r}")
+        since_day = None
+        if since:
+            try:
+                since_day = date.fromisoformat(since)
+            except ValueError:
+                raise CommandError(f"--since: {since!r} is not a date (YYYY-MM-DD)") from None
+        days = rollups.rebuild(
+            survey=chosen,
+            since=since_day,
+            progress=lambda total: tqdm(total=total, unit="step", desc="rollups"),
+        )
+        self.stdout.write(self.style.SUCCESS(f"Rollups rebuilt: {days} survey days."))
