@@ -176,10 +176,12 @@ def test_a_large_export_keeps_memory_flat(shop, monkeypatch):
 
 
 def test_series_export_is_csat_reports_series(manager_client, shop):
+    from reports import rollups
     from reports.service import csat_report
 
     respond(shop, 5, at="2026-03-02T08:00")
     respond(shop, 1, at="2026-03-09T08:00")
+    rollups.rebuild()
     report = csat_report(shop, start=date(2026, 3, 1), end=date(2026, 3, 31), interval="week")
     response = manager_client.get(f"/dashboard/shop/export/series.csv?{MARCH}&interval=week")
     rows = read_csv(response)
