@@ -284,3 +284,7 @@ CELERY_BEAT_SCHEDULE["reports-refresh-rollups"] = {
     "task": "reports.refresh_rollups",
     "schedule": env.float("REPORTS_REFRESH_SECONDS", default=30.0),
 }
+
+# --- Dashboards, comments and export -----------------------------------------------------------
+# Mask email addresses and phone numbers customers type into comments, on every page and export.
+HIDE_CONTACT_DETAILS_IN_COMMENTS = env.bool("HIDE_CONTACT_DETAILS_IN_COMMENTS", default=True)

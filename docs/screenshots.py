@@ -54,6 +54,17 @@ def main(base: str) -> None:
         desk.locator("table a").first.click()
         desk.wait_for_timeout(800)
         desk.screenshot(path=OUT / "email.png")
+        manager = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(manager, base, "manager", "demo-manager")
+        manager.goto(f"{base}/dashboard/")
+        manager.screenshot(path=OUT / "overview.png", full_page=True)
+        manager.goto(f"{base}/dashboard/purchase/?group_by=channel")
+        manager.wait_for_timeout(800)
+        manager.screenshot(path=OUT / "dashboard.png", full_page=True)
+        small = browser.new_page(viewport={"width": 390, "height": 844})
+        log_in(small, base, "manager", "demo-manager")
+        small.goto(f"{base}/dashboard/purchase/comments/")
+        small.screenshot(path=OUT / "comments-phone.png")
         browser.close()
 
 

@@ -1,14 +1,313 @@
-from django.db.models import Count, Q
-from django.shortcuts import render
+from django.core.paginator import EmptyPage, Paginator
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 
 from access.views import reports_viewer_required
-from surveys.models import Survey
+from surveys.models import Question, Survey
+
+from . import dashboard as presentation
+from . import export, service
+from .filters import INTERVALS, PRESETS, FilterError, ReportFilters, parse_filters
+from .redact import comment_for_display
+from .responses import (
+    BANDS,
+    SORTS,
+    CommentQuery,
+    attribute_options,
+    band_counts,
+    band_of,
+    comments,
+    responses_in,
+    touchpoint_options,
+)
+from .service import ReportError
+
+COMMENTS_PER_PAGE = 25
+MAX_SEARCH = 200
+LATEST_COMMENTS = 6
 
 
 @reports_viewer_required
 def dashboard(request):
-    """Overview of surveys with their response counts (the full dashboard builds on this)."""
-    surveys = Survey.objects.exclude(status=Survey.Status.DRAFT).annotate(
-        n=Count("responses", filter=Q(responses__is_test=False))
+    """Every active survey: CSAT over the chosen range, its trend, n and target status."""
+    try:
+        filters = parse_filters(request.GET)
+    except FilterError as error:
+        return _bad_request(request, error)
+    try:
+        surveys = service.overview(filters.start, filters.end)
+    except ReportError as error:
+        return _bad_request(request, FilterError(error.field or "range", str(error)))
+    for item in surveys:
+        item["spark"] = presentation.sparkline(item["series"], item["target"])
+        item["csat_text"] = presentation.fmt(item["csat"], 1, " %")
+        item["query"] = filters.query(interval=item["interval"])
+    others = Survey.objects.filter(status__in=[Survey.Status.PAUSED, Survey.Status.ARCHIVED])
+    return render(
+        request,
+        "reports/overview.html",
+        {
+            "surveys": surveys,
+            "summary": {
+                "answers": sum(item["n"] for item in surveys),
+                "with_target": sum(1 for item in surveys if item["target"] is not None),
+                "above": sum(1 for item in surveys if item["above_target"]),
+            },
+            "others": others,
+            "filters": filters,
+            "presets": PRESETS,
+            "section": "dashboard",
+        },
     )
-    return render(request, "reports/overview.html", {"surveys": surveys})
+
+
+@reports_viewer_required
+def survey_dashboard(request, slug: str):
+    """One survey's figures, trend, distribution, breakdown, funnel and latest comments.
+
+    The page is rendered complete on the server; the same report is embedded as JSON for the
+    charts, so it is readable before (and without) JavaScript."""
+    survey = _survey(slug)
+    try:
+        filters = parse_filters(request.GET)
+    except FilterError as error:
+        return _bad_request(request, error, survey)
+    try:
+        report = service.csat_report(
+            survey,
+            start=filters.start,
+            end=filters.end,
+            interval=filters.interval,
+            group_by=filters.group_by or None,
+            touchpoint=filters.touchpoint or None,
+            attrs=filters.attrs or None,
+        )
+    except ReportError as error:
+        return _bad_request(request, FilterError(error.field or "range", str(error)), survey)
+    question = survey.primary_question()
+    distribution = presentation.distribution_rows(report, question)
+    latest = comments(survey, filters, CommentQuery())[:LATEST_COMMENTS]
+    labels = score_labels(question)
+    chart = {
+        "report": report,
+        "bands": [d["band"] for d in distribution],
+        "text": {
+            "csat": _("CSAT %"),
+            "target": _("Target"),
+            "interval": _("95 % interval"),
+            "answers": _("Answers"),
+            "small": _("small sample"),
+        },
+    }
+    return render(
+        request,
+        "reports/survey.html",
+        {
+            **controls_context(survey, filters),
+            "survey": survey,
+            "section": "dashboard",
+            "report": report,
+            "cards": presentation.cards(report),
+            "distribution": distribution,
+            "funnel": presentation.funnel(survey, filters),
+            "latest": [
+                {
+                    "text": comment_for_display(answer.text),
+                    "score": answer.p_score,
+                    "score_label": labels.get(answer.p_score, ""),
+                    "band": band_of(answer.p_satisfied, answer.p_norm),
+                    "submitted_at": answer.response.submitted_at,
+                    "attributes": sorted((answer.response.attributes or {}).items()),
+                }
+                for answer in latest
+            ],
+            "chart": chart,
+            "show_interval": True,
+            "show_breakdown": True,
+            "hidden_params": [],
+            "export_query": filters.query(),
+            "breakdown_height": 60 + 34 * len(report["breakdown"]),
+        },
+    )
+
+
+def _survey(slug: str) -> Survey:
+    return get_object_or_404(
+        Survey.objects.exclude(status=Survey.Status.DRAFT).prefetch_related("questions"), slug=slug
+    )
+
+
+def _bad_request(request, error: FilterError, survey: Survey | None = None):
+    return render(
+        request,
+        "reports/bad_request.html",
+        {"error": error, "survey": survey, "section": "dashboard"},
+        status=400,
+    )
+
+
+def score_labels(question: Question | None) -> dict[int, str]:
+    """Each scale point's label in the manager's language, for showing a score in words."""
+    if question is None or question.scale_def is None:
+        return {}
+    return dict(
+        zip(question.scale_def.points, question.labels_in(get_language() or "en"), strict=False)
+    )
+
+
+def controls_context(survey: Survey, filters: ReportFilters) -> dict:
+    """What the shared controls bar (templates/reports/_controls.html) needs."""
+    active = len(filters.attrs) + bool(filters.touchpoint)
+    summary = (
+        str(PRESETS[filters.preset])
+        if filters.preset != "custom"
+        else (f"{filters.start:%d %b} – {filters.end:%d %b %Y}")
+    )
+    if active:
+        summary += " · " + ngettext("%(n)d filter", "%(n)d filters", active) % {"n": active}
+    return {
+        "filters": filters,
+        "filters_summary": summary,
+        "presets": PRESETS,
+        "intervals": INTERVALS,
+        "touchpoints": touchpoint_options(survey),
+        "attribute_controls": [
+            {
+                "name": name,
+                "param": f"attr.{name}",
+                "values": values,
+                "selected": filters.attrs.get(name, ""),
+            }
+            for name, values in attribute_options(survey, filters.attrs).items()
+        ],
+    }
+
+
+def parse_comment_query(params) -> CommentQuery:
+    band = (params.get("band") or "").strip()
+    if band and band not in BANDS:
+        raise FilterError("band", f"{band!r} is not one of {', '.join(BANDS)}")
+    sort = (params.get("sort") or "unhappy").strip()
+    if sort not in SORTS:
+        raise FilterError("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
+    search = (params.get("q") or "").strip()
+    if len(search) > MAX_SEARCH:
+        raise FilterError("q", f"at most {MAX_SEARCH} characters")
+    return CommentQuery(band=band, search=search, sort=sort)
+
+
+def _page_number(params) -> int:
+    raw = (params.get("page") or "1").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise FilterError("page", f"{raw!r} is not a page number")
+    return int(raw)
+
+
+@reports_viewer_required
+def survey_comments(request, slug: str):
+    """Comments next to their score, date and attributes; filterable, unhappy first."""
+    survey = _survey(slug)
+    try:
+        filters = parse_filters(request.GET)
+        query = parse_comment_query(request.GET)
+        number = _page_number(request.GET)
+    except FilterError as error:
+        return _bad_request(request, error, survey)
+    paginator = Paginator(comments(survey, filters, query), COMMENTS_PER_PAGE)
+    try:
+        page = paginator.page(number)
+    except EmptyPage:
+        if number != 1:
+            raise Http404(_("There is no page %(n)s.") % {"n": number}) from None
+        page = paginator.page(1)
+    labels = score_labels(survey.primary_question())
+    counts = band_counts(survey, filters, query.search)
+    rows = [
+        {
+            "text": comment_for_display(answer.text),
+            "score": answer.p_score,
+            "score_label": labels.get(answer.p_score, ""),
+            "band": band_of(answer.p_satisfied, answer.p_norm),
+            "submitted_at": answer.response.submitted_at,
+            "attributes": sorted((answer.response.attributes or {}).items()),
+        }
+        for answer in page.object_list
+    ]
+    extra = {"band": query.band, "q": query.search, "sort": query.sort}
+    return render(
+        request,
+        "reports/comments.html",
+        {
+            **controls_context(survey, filters),
+            "survey": survey,
+            "section": "dashboard",
+            "page": page,
+            "rows": rows,
+            "query": query,
+            "bands": [(value, label, counts[value]) for value, label in BANDS.items()],
+            "all_count": counts["all"],
+            "sorts": SORTS,
+            "hidden_params": [("band", query.band), ("sort", query.sort), ("q", query.search)],
+            "base_query": filters.query(**extra),
+            "tab_query": filters.query(q=query.search, sort=query.sort),
+            "export_query": filters.query(band=query.band, q=query.search),
+            "primary": survey.primary_question(),
+        },
+    )
+
+
+@reports_viewer_required
+def export_responses(request, slug: str, fmt: str):
+    """Every response matching the filters (and, from the comments page, its band and search),
+    one row each, as CSV (streamed) or XLSX (written row by row to a temporary file)."""
+    survey = _survey(slug)
+    try:
+        filters = parse_filters(request.GET)
+        query = parse_comment_query(request.GET)
+    except FilterError as error:
+        return _bad_request(request, error, survey)
+    rows = responses_in(survey, filters)
+    if query.band or query.search:
+        matching = comments(survey, filters, query).values("response_id")
+        rows = rows.filter(pk__in=matching)
+    name = f"{survey.slug}-responses-{filters.start}-{filters.end}"
+    return _table_response(export.response_table(survey, rows), name, fmt)
+
+
+@reports_viewer_required
+def export_series(request, slug: str, fmt: str):
+    """The trend of the dashboard's current view (csat_report's series) as CSV or XLSX."""
+    survey = _survey(slug)
+    try:
+        filters = parse_filters(request.GET)
+        report = service.csat_report(
+            survey,
+            start=filters.start,
+            end=filters.end,
+            interval=filters.interval,
+            touchpoint=filters.touchpoint or None,
+            attrs=filters.attrs or None,
+        )
+    except FilterError as error:
+        return _bad_request(request, error, survey)
+    except ReportError as error:
+        return _bad_request(request, FilterError(error.field or "range", str(error)), survey)
+    name = f"{survey.slug}-csat-{filters.interval}-{filters.start}-{filters.end}"
+    return _table_response(export.series_table(report), name, fmt)
+
+
+def _table_response(table, name: str, fmt: str):
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            export.csv_lines(table), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    return FileResponse(
+        export.xlsx_file(table),
+        as_attachment=True,
+        filename=f"{name}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

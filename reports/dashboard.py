@@ -1,0 +1,210 @@
+"""What the dashboard pages show, read off a csat_report result: cards, funnel, sparklines.
+
+No figure is computed here (they all come from reports.service / reports.metrics); this module
+only picks, formats and words them, so the page and the API always agree.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from surveys import scales
+from surveys.models import Answer, Invitation, Question, Survey
+
+from .filters import ReportFilters
+from .responses import band_of
+
+LOW_COVERAGE = 50.0  # seed 004: 250 answers from 1,000 customers is not a true picture
+
+
+def fmt(value: float | None, digits: int = 1, suffix: str = "") -> str:
+    if value is None:
+        return "–"
+    return f"{number_format(value, digits)}{suffix}"
+
+
+@dataclass(frozen=True)
+class Change:
+    text: str
+    direction: str  # up, down, flat
+    significant: bool
+    note: str
+
+
+def change_of(report: dict) -> Change | None:
+    previous = report.get("previous") or {}
+    change = previous.get("change")
+    if change is None:
+        return None
+    direction = "flat" if abs(change) < 0.05 else ("up" if change > 0 else "down")
+    sign = "+" if change > 0 else ("−" if change < 0 else "±")
+    significant = bool(previous.get("significant"))
+    note = (
+        _("significant change vs the previous period")
+        if significant
+        else _("not significant: could be noise")
+    )
+    return Change(f"{sign}{number_format(abs(change), 1)} pts", direction, significant, note)
+
+
+def scale_wording(question: dict) -> str:
+    """How to read a mean on the question's scale, e.g. "on 1-5, higher is better"."""
+    scale = question.get("scale", "")
+    if question.get("reversed"):
+        low = scales.get_scale(scale).low if scale in scales.SCALES else 1
+        return _("on %(scale)s, %(best)s is best") % {"scale": scale, "best": low}
+    return _("on %(scale)s, higher is better") % {"scale": scale}
+
+
+def cards(report: dict) -> dict:
+    """The figures of the card row, formatted, with their explanations."""
+    sent, answered = report.get("sent", 0), report.get("answered", 0)
+    respondents, customers = report.get("respondents", 0), report.get("customers", 0)
+    coverage = report.get("coverage")
+    out = {
+        "csat": fmt(report["csat"], 1, " %"),
+        "interval": (
+            _("95 %% interval %(low)s–%(high)s %%")
+            % {"low": fmt(report["ci_low"]), "high": fmt(report["ci_high"])}
+            if report["ci_low"] is not None
+            else _("no answers in this period")
+        ),
+        "change": change_of(report),
+        "previous_csat": fmt((report.get("previous") or {}).get("csat"), 1, " %"),
+        "n": number_format(report["n"], force_grouping=True),
+        "satisfied": number_format(report["satisfied"], force_grouping=True),
+        "small_sample": report.get("small_sample", False),
+        "response_rate": fmt(report.get("response_rate"), 1, " %"),
+        "response_rate_detail": _("%(answered)s of %(sent)s invitations answered")
+        % {
+            "answered": number_format(answered, force_grouping=True),
+            "sent": number_format(sent, force_grouping=True),
+        },
+        "coverage": fmt(coverage, 1, " %"),
+        "coverage_detail": (
+            _("%(respondents)s of %(customers)s customers with a touchpoint")
+            % {
+                "respondents": number_format(respondents, force_grouping=True),
+                "customers": number_format(customers, force_grouping=True),
+            }
+            if customers
+            else _("no touchpoint events recorded in this period")
+        ),
+        "coverage_low": coverage is not None and coverage < LOW_COVERAGE,
+        "mean": fmt(report.get("mean"), 2),
+        "mean_scale": scale_wording(report.get("question") or {}),
+        "target": fmt(report.get("target"), 0, " %") if report.get("target") is not None else "",
+        "above_target": report.get("above_target"),
+        "nps": None,
+        "ces": None,
+    }
+    nps = report.get("nps")
+    if nps:
+        out["nps"] = {
+            "score": "–" if nps["score"] is None else f"{nps['score']:+.0f}",
+            "detail": _("%(p)s promoters, %(d)s detractors of %(n)s")
+            % {"p": nps["promoters"], "d": nps["detractors"], "n": nps["n"]},
+        }
+    ces = report.get("ces")
+    if ces:
+        out["ces"] = {
+            "mean": fmt(ces["mean"], 2),
+            "detail": _("on %(scale)s · %(easy)s found it easy")
+            % {"scale": ces["scale"], "easy": fmt(ces["easy_percent"], 0, " %")},
+        }
+    return out
+
+
+def distribution_rows(report: dict, question: Question | None) -> list[dict]:
+    """The distribution table: label, count, share of answers (for the bar) and the score's
+    band (unhappy / neutral / happy, as on the comments page)."""
+    total = sum(d["count"] for d in report["distribution"]) or 0
+    satisfied = set(question.satisfied) if question else set()
+
+    def band(score: int) -> str:
+        if question is None or question.scale_def is None:
+            return ""
+        norm = scales.normalized_score(question.scale, question.reversed, score)
+        return band_of(score in satisfied, norm)
+
+    return [
+        {
+            **d,
+            "share": round(100 * d["count"] / total, 1) if total else 0,
+            "satisfied": d["score"] in satisfied,
+            "band": band(d["score"]),
+        }
+        for d in report["distribution"]
+    ]
+
+
+def funnel(survey: Survey, filters: ReportFilters) -> dict | None:
+    """Sent → delivered → clicked → answered → commented for invitations sent in the range (the
+    same invitations as the response rate); None when there are none."""
+    if filters.touchpoint and filters.touchpoint != survey.touchpoint:
+        return None
+    start, end = filters.bounds()
+    rows = Invitation.objects.filter(
+        survey=survey, is_test=False, sent_at__gte=start, sent_at__lt=end
+    )
+    for i, (name, value) in enumerate(sorted(filters.attrs.items())):
+        rows = rows.alias(
+            **{f"_a{i}": Cast(KeyTextTransform(name, "attributes"), TextField())}
+        ).filter(**{f"_a{i}": value})
+    commented = Answer.objects.filter(
+        response__invitation=OuterRef("pk"), question__kind=scales.COMMENT
+    ).exclude(text="")
+    counts = rows.aggregate(
+        sent=Count("id"),
+        delivered=Count("id", filter=Q(bounced_at__isnull=True)),
+        clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+        answered=Count("id", filter=Q(answered_at__isnull=False)),
+        commented=Count("id", filter=Q(Exists(commented))),
+    )
+    if not counts["sent"]:
+        return None
+    steps = []
+    for key, label in (
+        ("sent", _("Sent")),
+        ("delivered", _("Delivered")),
+        ("clicked", _("Clicked")),
+        ("answered", _("Answered")),
+        ("commented", _("Commented")),
+    ):
+        share = 100 * counts[key] / counts["sent"]
+        steps.append(
+            {
+                "key": key,
+                "label": label,
+                "n": number_format(counts[key], force_grouping=True),
+                "count": counts[key],
+                "share": fmt(share, 0, " %"),
+            }
+        )
+    return {"steps": steps, **counts}
+
+
+SPARK_W, SPARK_H, SPARK_PAD = 140, 44, 4
+
+
+def sparkline(series: list[dict], target: float | None) -> dict:
+    """SVG polyline points for a CSAT series (periods without answers are skipped)."""
+    values = [(i, s["csat"]) for i, s in enumerate(series) if s.get("csat") is not None]
+    if not values:
+        return {"points": "", "target_y": None}
+    lo = min([v for _i, v in values] + ([target] if target is not None else []))
+    hi = max([v for _i, v in values] + ([target] if target is not None else []))
+    if hi - lo < 10:
+        mid = (hi + lo) / 2
+        lo, hi = mid - 5, mid + 5
+    span_x = max(len(series) - 1, 1)
+
+    def y(v: float) -> float:
+        return round(SPARK_H - SPARK_PAD - (v - lo) / (hi - lo) * (SPARK_H - 2 * SPARK_PAD), 1)
+
+    points = " ".join(f"{round(i / span_x * SPARK_W, 1)},{y(v)}" for i, v in values)
+    return {"points": points, "target_y": y(target) if target is not None else None}

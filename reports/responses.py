@@ -1,0 +1,146 @@
+"""Reads over individual responses for the comments page and the exports (figures come from the
+rollups; these pages list rows, so they read the rows themselves)."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
+
+from surveys import scales
+from surveys.models import Answer, Question, Response, Survey
+
+from .filters import ReportFilters
+
+# Unhappy: below the middle of the scale; neutral: the middle or above but not satisfied;
+# happy: satisfied (decided when the answer was stored). On 1-5: 1-2, 3, 4-5.
+BANDS = {"unhappy": _("Unhappy"), "neutral": _("Neutral"), "happy": _("Happy")}
+SORTS = {"unhappy": _("Unhappy first"), "newest": _("Newest first")}
+OPTION_SAMPLE = 2000  # recent responses scanned for the attribute values offered in the controls
+
+
+def responses_in(survey: Survey, filters: ReportFilters) -> QuerySet[Response]:
+    """The survey's real (non-test) responses inside the filters' range, touchpoint and attributes."""
+    start, end = filters.bounds()
+    rows = Response.objects.filter(
+        survey=survey, is_test=False, submitted_at__gte=start, submitted_at__lt=end
+    )
+    if filters.touchpoint:
+        rows = rows.filter(touchpoint_type=filters.touchpoint)
+    return _with_attributes(rows, filters.attrs, prefix="")
+
+
+def _with_attributes(rows: QuerySet, attrs: dict[str, str], *, prefix: str) -> QuerySet:
+    # Compared as text, the way the attribute arrived in the touchpoint event (as the reports do).
+    for i, (name, value) in enumerate(sorted(attrs.items())):
+        alias = f"_attr_{i}"
+        # The cast makes it a plain text comparison on every database (SQLite would otherwise
+        # read the value as JSON).
+        expression = Cast(KeyTextTransform(name, f"{prefix}attributes"), TextField())
+        rows = rows.alias(**{alias: expression}).filter(**{alias: value})
+    return rows
+
+
+def primary_answer(field: str, question: Question | None, ref: str = "pk"):
+    """A subquery for one field of the response's answer to the primary question."""
+    if question is None:
+        return Subquery(Answer.objects.none().values(field)[:1])
+    return Subquery(
+        Answer.objects.filter(response_id=OuterRef(ref), question_id=question.pk).values(field)[:1]
+    )
+
+
+def comment_questions(survey: Survey) -> list[Question]:
+    return [q for q in survey.questions.all() if q.kind == scales.COMMENT]
+
+
+def band_condition(band: str) -> Q:
+    if band == "happy":
+        return Q(p_satisfied=True)
+    if band == "unhappy":
+        return Q(p_satisfied=False, p_norm__lt=0.5)
+    if band == "neutral":
+        return Q(p_satisfied=False, p_norm__gte=0.5)
+    raise ValueError(band)
+
+
+def band_of(satisfied: bool | None, norm: float | None) -> str:
+    if satisfied is None or norm is None:
+        return ""
+    if satisfied:
+        return "happy"
+    return "unhappy" if norm < 0.5 else "neutral"
+
+
+@dataclass(frozen=True)
+class CommentQuery:
+    band: str = ""  # "" is every band
+    search: str = ""
+    sort: str = "unhappy"
+
+
+def comments(survey: Survey, filters: ReportFilters, query: CommentQuery) -> QuerySet[Answer]:
+    """Non-empty comment answers with the primary question's score, unhappy first by default.
+
+    Each row carries p_score, p_norm, p_satisfied and its response (date, attributes)."""
+    start, end = filters.bounds()
+    primary = survey.primary_question()
+    rows = Answer.objects.filter(
+        question__survey=survey,
+        question__kind=scales.COMMENT,
+        response__is_test=False,
+        response__submitted_at__gte=start,
+        response__submitted_at__lt=end,
+    ).exclude(text="")
+    if filters.touchpoint:
+        rows = rows.filter(response__touchpoint_type=filters.touchpoint)
+    rows = _with_attributes(rows, filters.attrs, prefix="response__")
+    if query.search:
+        rows = rows.filter(text__icontains=query.search)
+    rows = rows.select_related("response").annotate(
+        p_score=primary_answer("score", primary, "response_id"),
+        p_norm=primary_answer("score_norm", primary, "response_id"),
+        p_satisfied=primary_answer("satisfied", primary, "response_id"),
+    )
+    if query.band:
+        rows = rows.filter(band_condition(query.band))
+    if query.sort == "newest":
+        return rows.order_by("-response__submitted_at", "-pk")
+    return rows.order_by(F("p_norm").asc(nulls_last=True), "-response__submitted_at", "-pk")
+
+
+def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dict[str, int]:
+    """How many comments each band holds under the filters (for the band tabs)."""
+    rows = comments(survey, filters, CommentQuery(search=search)).order_by()
+    return rows.aggregate(
+        all=Count("pk"), **{band: Count("pk", filter=band_condition(band)) for band in BANDS}
+    )
+
+
+def attribute_options(survey: Survey, selected: dict[str, str] | None = None) -> dict[str, list]:
+    """Attribute names and values seen in the survey's recent responses (for the controls),
+    plus whatever is selected now, so a bookmarked filter always shows."""
+    options: dict[str, set[str]] = {}
+    recent = (
+        Response.objects.filter(survey=survey, is_test=False)
+        .order_by("-submitted_at")
+        .values_list("attributes", flat=True)[:OPTION_SAMPLE]
+    )
+    for attributes in recent:
+        if isinstance(attributes, dict):
+            for name, value in attributes.items():
+                if isinstance(value, str | int | float) and not isinstance(value, bool):
+                    options.setdefault(str(name), set()).add(str(value))
+    for name, value in (selected or {}).items():
+        options.setdefault(name, set()).add(value)
+    return {name: sorted(values) for name, values in sorted(options.items())}
+
+
+def touchpoint_options(survey: Survey) -> list[str]:
+    seen = (
+        Response.objects.filter(survey=survey, is_test=False)
+        .order_by("-submitted_at")
+        .values_list("touchpoint_type", flat=True)[:OPTION_SAMPLE]
+    )
+    return sorted({t for t in seen if t} | {survey.touchpoint})

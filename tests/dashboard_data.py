@@ -1,0 +1,49 @@
+"""Responses with a score, a comment and attributes, written straight to the tables."""
+
+from datetime import UTC, datetime
+
+from surveys import scales
+from surveys.models import Answer, Response, Survey
+
+
+def respond(
+    survey: Survey,
+    score: int | None,
+    comment: str = "",
+    *,
+    at: str | datetime = "2026-03-10T12:00",
+    attributes: dict | None = None,
+    touchpoint_type: str | None = None,
+    is_test: bool = False,
+) -> Response:
+    """One response to the survey's primary question (and its comment question), stored the way
+    the answer page stores it: satisfied and score_norm decided from the question."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+    response = Response.objects.create(
+        survey=survey,
+        submitted_at=at,
+        locale="en",
+        touchpoint_type=survey.touchpoint if touchpoint_type is None else touchpoint_type,
+        attributes=attributes or {},
+        is_test=is_test,
+    )
+    rows = []
+    primary = survey.primary_question()
+    if score is not None:
+        rows.append(
+            Answer(
+                response=response,
+                question=primary,
+                score=score,
+                score_norm=scales.normalized_score(primary.scale, primary.reversed, score),
+                satisfied=primary.is_satisfied(score),
+            )
+        )
+    if comment:
+        question = next(q for q in survey.questions.all() if q.kind == scales.COMMENT)
+        rows.append(Answer(response=response, question=question, text=comment))
+    Answer.objects.bulk_create(rows)
+    return response

@@ -1,0 +1,104 @@
+"""The survey dashboard and the overview: roles, controls kept in the URL, figures = csat_report."""
+
+import json
+import re
+from datetime import date
+
+import pytest
+
+from reports import rollups
+from reports.service import csat_report
+from tests.dashboard_data import respond
+from tests.factories import make_survey
+
+pytestmark = pytest.mark.django_db
+
+VIEW = "range=custom&start=2026-03-01&end=2026-03-31&interval=week"
+
+
+@pytest.fixture
+def shop(db):
+    survey = make_survey(slug="shop", csat_target=75)
+    for i in range(40):
+        respond(
+            survey,
+            5 if i % 3 else 2,
+            "slow <script>x</script>" if i == 1 else "",
+            at=f"2026-03-{1 + i % 28:02d}T10:00",
+            attributes={"channel": "web" if i % 2 else "phone"},
+        )
+    rollups.rebuild()
+    return survey
+
+
+def embedded(response) -> dict:
+    html = response.content.decode()
+    raw = re.search(r'<script id="report-data" type="application/json">(.*?)</script>', html, re.S)
+    return json.loads(raw.group(1))["report"]
+
+
+def test_the_page_shows_csat_reports_figures(manager_client, shop):
+    response = manager_client.get(f"/dashboard/shop/?{VIEW}&group_by=channel")
+    assert response.status_code == 200
+    report = csat_report(
+        shop, start=date(2026, 3, 1), end=date(2026, 3, 31), interval="week", group_by="channel"
+    )
+    assert embedded(response) == json.loads(json.dumps(report))
+    html = response.content.decode()
+    assert f"{report['csat']:.1f} %" in html
+    assert f'<div class="value" data-value>{report["n"]}</div>' in html
+    assert "Below target" in html or "Above target" in html
+    assert [b["value"] for b in report["breakdown"]] == re.findall(
+        r"<tr><td>(web|phone)", html.split("data-breakdown")[1]
+    )
+
+
+def test_controls_are_reflected_in_the_url_and_the_form(manager_client, shop):
+    html = manager_client.get(
+        f"/dashboard/shop/?{VIEW}&attr.channel=web&group_by=channel&touchpoint=purchase"
+    ).content.decode()
+    assert '<option value="week" selected>' in html
+    assert '<option value="custom" selected>' in html
+    assert 'value="2026-03-01"' in html and 'value="2026-03-31"' in html
+    assert '<option value="web" selected>' in html
+    assert '<option value="channel" selected>' in html
+    assert '<option value="purchase" selected>' in html
+    # The comments tab and the exports carry the same view.
+    assert "attr.channel=web" in re.search(r'href="/dashboard/shop/comments/\?([^"]+)"', html)[1]
+    assert (
+        "attr.channel=web"
+        in re.search(r'href="/dashboard/shop/export/series.csv\?([^"]+)"', html)[1]
+    )
+
+
+def test_latest_comments_are_escaped(manager_client, shop):
+    html = manager_client.get(f"/dashboard/shop/?{VIEW}").content.decode()
+    assert "<script>x</script>" not in html
+    assert "slow &lt;script&gt;x&lt;/script&gt;" in html
+
+
+def test_bad_controls_are_a_400(manager_client, shop):
+    response = manager_client.get("/dashboard/shop/?interval=hour")
+    assert response.status_code == 400 and "<code>interval</code>" in response.content.decode()
+    assert manager_client.get("/dashboard/?range=forever").status_code == 400
+
+
+def test_overview_lists_active_surveys_with_their_csat(manager_client, shop):
+    html = manager_client.get(f"/dashboard/?{VIEW}").content.decode()
+    report = csat_report(shop, start=date(2026, 3, 1), end=date(2026, 3, 31), interval="week")
+    assert 'data-survey="shop"' in html
+    assert f"{report['csat']:.1f} %" in html
+
+
+@pytest.mark.parametrize("url", ["/dashboard/shop/", "/dashboard/"])
+def test_roles_on_the_dashboard(client, manager_client, admin_client, shop, url, django_user_model):
+    assert manager_client.get(url).status_code == 200
+    assert admin_client.get(url).status_code == 200
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    client.force_login(django_user_model.objects.create_user("nobody", password="pw"))
+    assert client.get(url).status_code == 403
+
+
+def test_design_pages_stay_closed_to_managers(manager_client, shop):
+    assert manager_client.get("/design/shop/").status_code == 403
