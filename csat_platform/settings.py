@@ -249,3 +249,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Follow-ups (closing the loop) ------------------------------------------------------------
+INSTALLED_APPS += ["followups"]
+FOLLOWUPS_WEBHOOK_MAX_ATTEMPTS = env.int("FOLLOWUPS_WEBHOOK_MAX_ATTEMPTS", default=8)
+FOLLOWUPS_WEBHOOK_RETRY_BASE_SECONDS = env.int("FOLLOWUPS_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+FOLLOWUPS_WEBHOOK_RETRY_MAX_SECONDS = env.int("FOLLOWUPS_WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS = env.int("FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS", default=10)
+CELERY_BEAT_SCHEDULE["followups-csat-alerts"] = {
+    "task": "followups.tasks.check_csat_alerts",
+    "schedule": env.int("FOLLOWUPS_ALERT_CHECK_SECONDS", default=900),
+}
