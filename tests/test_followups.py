@@ -21,7 +21,7 @@ from followups.models import (
 )
 from surveys import services as survey_services
 
-from .factories import UserFactory, admin_user, make_survey, manager_user
+from .factories import UserFactory, make_survey, manager_user
 from .followups_support import eager_celery, webhook_receiver  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
