@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 
+from access.roles import MANAGER, SURVEY_ADMIN
 from followups.models import FollowUp, FollowUpSettings, RoutingRule, Webhook
 from surveys import services as survey_services
 
@@ -23,6 +25,8 @@ def test_unhappy_customer_is_followed_up_and_resolved(
     eager_celery,  # noqa: F811
     tmp_path,
 ):
+    for role in (MANAGER, SURVEY_ADMIN):  # an earlier transactional test may have flushed them
+        Group.objects.get_or_create(name=role)
     survey = make_survey(slug="shop")
     owner = manager_user(username="olga", email="olga@example.com", first_name="Olga")
     other = manager_user(username="fallback", email="fallback@example.com")
