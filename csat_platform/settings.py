@@ -288,3 +288,14 @@ CELERY_BEAT_SCHEDULE["reports-refresh-rollups"] = {
 # --- Dashboards, comments and export -----------------------------------------------------------
 # Mask email addresses and phone numbers customers type into comments, on every page and export.
 HIDE_CONTACT_DETAILS_IN_COMMENTS = env.bool("HIDE_CONTACT_DETAILS_IN_COMMENTS", default=True)
+
+# --- Follow-ups (closing the loop) ------------------------------------------------------------
+INSTALLED_APPS += ["followups"]
+FOLLOWUPS_WEBHOOK_MAX_ATTEMPTS = env.int("FOLLOWUPS_WEBHOOK_MAX_ATTEMPTS", default=8)
+FOLLOWUPS_WEBHOOK_RETRY_BASE_SECONDS = env.int("FOLLOWUPS_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+FOLLOWUPS_WEBHOOK_RETRY_MAX_SECONDS = env.int("FOLLOWUPS_WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS = env.int("FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS", default=10)
+CELERY_BEAT_SCHEDULE["followups-csat-alerts"] = {
+    "task": "followups.tasks.check_csat_alerts",
+    "schedule": env.int("FOLLOWUPS_ALERT_CHECK_SECONDS", default=900),
+}

@@ -20,3 +20,4 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]
+urlpatterns += [path("", include("followups.urls"))]

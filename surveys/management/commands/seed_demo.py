@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.roles import MANAGER, SURVEY_ADMIN
+from followups import demo as followups_demo
 from surveys import scales, services
 from surveys.models import Answer, Contact, Invitation, Response, Survey
 
@@ -76,6 +77,7 @@ class Command(BaseCommand):
             count = self._answers(purchase, rng, days, per_day, "product")
             count += self._answers(support, rng, days, per_day // 2, "agent")
         self.stdout.write(f"Demo data created: 3 surveys, {count} responses.")
+        followups_demo.seed(self.stdout)
 
     def _answers(
         self, survey: Survey, rng: random.Random, days: int, per_day: int, dimension: str

@@ -1,0 +1,48 @@
+"""Mails to the people who close the loop, as template triplets (subject, text, HTML)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.html import strip_tags
+
+from .payloads import follow_up_url
+
+
+def _message(kind: str, context: dict, to: str) -> EmailMultiAlternatives:
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"followups/emails/{kind}_subject.txt", context)
+        text = render_to_string(f"followups/emails/{kind}.txt", context)
+        html = render_to_string(f"followups/emails/{kind}.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(strip_tags(subject).split()),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def follow_up_email(follow_up) -> EmailMultiAlternatives | None:
+    """The owner's notice of a new follow-up; None when nobody with an address owns it."""
+    owner = follow_up.assignee
+    if owner is None or not owner.email:
+        return None
+    context = {
+        "follow_up": follow_up,
+        "owner": owner,
+        "contact": follow_up.contact,
+        "primary": follow_up.primary_score,
+        "url": follow_up_url(follow_up),
+    }
+    return _message("opened", context, owner.email)
+
+
+def alert_email(*, survey, owner, details: dict) -> EmailMultiAlternatives | None:
+    if owner is None or not owner.email:
+        return None
+    context = {"survey": survey, "owner": owner, "details": details}
+    return _message("alert", context, owner.email)

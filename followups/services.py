@@ -1,0 +1,303 @@
+"""Everything that writes follow-ups, their timeline, settings and webhook deliveries."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from surveys import scales
+from surveys.models import Response, Survey
+
+from . import rules
+from .errors import FollowUpError
+from .models import FollowUp, FollowUpNote, FollowUpSettings, RoutingRule, Webhook, WebhookDelivery
+
+log = logging.getLogger(__name__)
+User = get_user_model()
+
+
+# --- Opening -----------------------------------------------------------------------------------
+
+
+def primary_answer(answers) -> tuple[object | None, list[str]]:
+    """The primary scored answer of a response (else its first scored one) and its comments."""
+    scored = [a for a in answers if a.question.is_scored and a.score is not None]
+    scored.sort(key=lambda a: (not a.question.primary, a.question.position, a.question.id))
+    comments = [a.text for a in answers if a.text]
+    return (scored[0] if scored else None), comments
+
+
+def decide(settings: FollowUpSettings, primary, comments: list[str]) -> str | None:
+    """The reason this response opens a follow-up under `settings`, or None."""
+    scored = (
+        rules.ScoredAnswer(
+            score=primary.score, satisfied=primary.satisfied, reversed=primary.question.reversed
+        )
+        if primary is not None
+        else None
+    )
+    return rules.trigger_reason(
+        enabled=settings.enabled,
+        on_not_satisfied=settings.on_not_satisfied,
+        score_at_most=settings.score_at_most,
+        keywords=settings.keywords or [],
+        primary=scored,
+        comments=comments,
+    )
+
+
+def route(settings: FollowUpSettings, *, attributes: dict, touchpoint_type: str):
+    """The owner of a new follow-up: the first matching rule's, else the default owner."""
+    if settings.pk:
+        for rule in settings.rules.select_related("owner").order_by("position", "id"):
+            if rule.matches(attributes=attributes, touchpoint_type=touchpoint_type):
+                return rule.owner
+    return settings.default_owner
+
+
+def _score_rows(answers, language: str) -> list[dict]:
+    rows = []
+    primary, _ = primary_answer(answers)
+    for a in sorted(answers, key=lambda a: (a.question.position, a.question.id)):
+        q = a.question
+        if not q.is_scored or a.score is None:
+            continue
+        labels = q.labels_in(language)
+        points = list(scales.get_scale(q.scale).points)
+        label = (
+            labels[points.index(a.score)]
+            if a.score in points and len(labels) == len(points)
+            else ""
+        )
+        rows.append(
+            {
+                "key": q.key,
+                "text": q.text.get(language) or next(iter(q.text.values()), q.key),
+                "score": a.score,
+                "scale": q.scale,
+                "label": label,
+                "satisfied": a.satisfied,
+                "primary": a is primary,
+            }
+        )
+    return rows
+
+
+@transaction.atomic
+def open_follow_up(*, response_id: int) -> FollowUp | None:
+    """Open the follow-up of an unhappy response; the existing one if it is open already.
+
+    Returns None when the response does not call for one. Notifications are queued on commit.
+    """
+    existing = FollowUp.objects.filter(response_id=response_id).first()
+    if existing is not None:
+        return existing
+    response = (
+        Response.objects.select_related("survey", "contact")
+        .prefetch_related("answers__question")
+        .filter(pk=response_id)
+        .first()
+    )
+    if response is None or response.is_test:
+        return None
+    settings = FollowUpSettings.for_survey(response.survey)
+    answers = list(response.answers.all())
+    primary, comments = primary_answer(answers)
+    reason = decide(settings, primary, comments)
+    if reason is None:
+        return None
+    owner = route(
+        settings, attributes=response.attributes or {}, touchpoint_type=response.touchpoint_type
+    )
+    now = timezone.now()
+    language = response.survey.default_language
+    try:
+        with transaction.atomic():
+            follow_up = FollowUp.objects.create(
+                response=response,
+                survey=response.survey,
+                contact=response.contact,
+                assignee=owner,
+                reason=reason[:200],
+                scores=_score_rows(answers, language),
+                comment="\n\n".join(comments),
+                touchpoint_type=response.touchpoint_type,
+                attributes=response.attributes or {},
+                opened_at=now,
+                due_at=now + timedelta(hours=settings.sla_hours),
+            )
+    except IntegrityError:
+        # Another worker opened it between our check and our insert: one follow-up per response.
+        return FollowUp.objects.get(response_id=response_id)
+    FollowUpNote.objects.create(
+        follow_up=follow_up,
+        kind=FollowUpNote.Kind.OPENED,
+        text=gettext("Opened: %(reason)s. Owner: %(owner)s.")
+        % {"reason": reason, "owner": owner.get_username() if owner else gettext("nobody yet")},
+        created_at=now,
+    )
+    from . import tasks
+
+    follow_up_id = follow_up.pk
+    transaction.on_commit(lambda: tasks.notify_owner.delay(follow_up_id))
+    queue_webhook_event(
+        event=Webhook.Event.FOLLOWUP_OPENED, survey=response.survey, follow_up=follow_up
+    )
+    return follow_up
+
+
+# --- Acting on a follow-up -------------------------------------------------------------------
+
+
+def _locked(follow_up: FollowUp) -> FollowUp:
+    return FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+
+
+@transaction.atomic
+def assign_follow_up(*, follow_up: FollowUp, assignee, by) -> FollowUp:
+    follow_up = _locked(follow_up)
+    if follow_up.assignee_id == (assignee.pk if assignee else None):
+        return follow_up
+    follow_up.assignee = assignee
+    follow_up.save(update_fields=["assignee", "updated_at"])
+    FollowUpNote.objects.create(
+        follow_up=follow_up,
+        author=by,
+        kind=FollowUpNote.Kind.ASSIGNED,
+        text=gettext("Assigned to %(user)s.") % {"user": assignee.get_username()}
+        if assignee
+        else gettext("Unassigned."),
+    )
+    return follow_up
+
+
+@transaction.atomic
+def add_note(*, follow_up: FollowUp, text: str, by) -> FollowUpNote:
+    text = text.strip()
+    if not text:
+        raise FollowUpError(gettext("Write a note first."), field="text")
+    follow_up = _locked(follow_up)
+    note = FollowUpNote.objects.create(follow_up=follow_up, author=by, text=text)
+    follow_up.save(update_fields=["updated_at"])
+    return note
+
+
+@transaction.atomic
+def record_contact(*, follow_up: FollowUp, outcome: str, text: str = "", by) -> FollowUp:
+    """Someone contacted the customer: the first time sets time to first contact."""
+    if outcome not in FollowUp.Outcome.values:
+        raise FollowUpError(gettext("Choose how the contact went."), field="outcome")
+    follow_up = _locked(follow_up)
+    if follow_up.status == FollowUp.Status.RESOLVED:
+        raise FollowUpError(gettext("This follow-up is resolved; reopen it first."), status=409)
+    now = timezone.now()
+    if follow_up.first_contact_at is None:
+        follow_up.first_contact_at = now
+    follow_up.contact_outcome = outcome
+    follow_up.status = FollowUp.Status.IN_PROGRESS
+    follow_up.save(update_fields=["first_contact_at", "contact_outcome", "status", "updated_at"])
+    label = FollowUp.Outcome(outcome).label
+    FollowUpNote.objects.create(
+        follow_up=follow_up,
+        author=by,
+        kind=FollowUpNote.Kind.CONTACTED,
+        text=f"{label}. {text.strip()}".strip() if text.strip() else f"{label}.",
+        created_at=now,
+    )
+    return follow_up
+
+
+@transaction.atomic
+def change_status(*, follow_up: FollowUp, status: str, text: str = "", by) -> FollowUp:
+    """open → in progress → resolved; a resolved follow-up may be reopened."""
+    if status not in FollowUp.Status.values:
+        raise FollowUpError(gettext("Unknown status."), field="status")
+    follow_up = _locked(follow_up)
+    if status == follow_up.status:
+        raise FollowUpError(
+            gettext("This follow-up is %(status)s already.")
+            % {"status": follow_up.get_status_display().lower()},
+            status=409,
+        )
+    now = timezone.now()
+    previous = follow_up.status
+    follow_up.status = status
+    follow_up.resolved_at = now if status == FollowUp.Status.RESOLVED else None
+    follow_up.save(update_fields=["status", "resolved_at", "updated_at"])
+    message = {
+        FollowUp.Status.RESOLVED: gettext("Resolved."),
+        FollowUp.Status.IN_PROGRESS: gettext("In progress."),
+        FollowUp.Status.OPEN: gettext("Reopened."),
+    }[status]
+    FollowUpNote.objects.create(
+        follow_up=follow_up,
+        author=by,
+        kind=FollowUpNote.Kind.STATUS,
+        text=f"{message} {text.strip()}".strip(),
+        created_at=now,
+    )
+    if status == FollowUp.Status.RESOLVED and previous != status:
+        queue_webhook_event(
+            event=Webhook.Event.FOLLOWUP_RESOLVED, survey=follow_up.survey, follow_up=follow_up
+        )
+    return follow_up
+
+
+def resolve_follow_up(*, follow_up: FollowUp, text: str = "", by) -> FollowUp:
+    return change_status(follow_up=follow_up, status=FollowUp.Status.RESOLVED, text=text, by=by)
+
+
+# --- Settings ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_settings(*, survey: Survey, data: dict, routing: list[dict]) -> FollowUpSettings:
+    """Replace a survey's follow-up settings and its ordered routing rules (validated data)."""
+    settings, _ = FollowUpSettings.objects.select_for_update().get_or_create(survey=survey)
+    for field, value in data.items():
+        setattr(settings, field, value)
+    settings.keywords = rules.clean_keywords(settings.keywords or [])
+    settings.save()
+    settings.rules.all().delete()
+    RoutingRule.objects.bulk_create(
+        RoutingRule(settings=settings, position=i, **rule) for i, rule in enumerate(routing)
+    )
+    return settings
+
+
+# --- Webhooks ----------------------------------------------------------------------------------
+
+
+def queue_webhook_event(
+    *, event: str, survey: Survey, follow_up: FollowUp | None = None, data: dict | None = None
+) -> list[WebhookDelivery]:
+    """A delivery row per active webhook listening to `event`; sent by Celery after commit."""
+    from . import payloads, tasks
+
+    hooks = [
+        hook
+        for hook in Webhook.objects.filter(Q(survey__isnull=True) | Q(survey=survey), active=True)
+        if event in (hook.events or [])
+    ]
+    if not hooks:
+        return []
+    if data is None:
+        data = payloads.follow_up_data(follow_up)
+    deliveries = []
+    for hook in hooks:
+        delivery = WebhookDelivery.objects.create(
+            webhook=hook,
+            event=event,
+            follow_up=follow_up,
+            body=payloads.body(event=event, data=data, payload_format=hook.payload_format),
+        )
+        deliveries.append(delivery)
+    ids = [d.pk for d in deliveries]
+    transaction.on_commit(lambda: [tasks.deliver_webhook.delay(pk) for pk in ids])
+    return deliveries
