@@ -20,3 +20,6 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]
+
+# Languages: the switch in the navigation posts here (Django's set_language, CSRF-protected).
+urlpatterns += [path("i18n/", include("django.conf.urls.i18n"))]
