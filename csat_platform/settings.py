@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "access",
     "surveys",
     "reports",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -248,4 +249,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Privacy -----------------------------------------------------------------------------------
+# Personal data of responses older than this many months is erased daily (0 = keep everything).
+RESPONSE_RETENTION_MONTHS = env.int("RESPONSE_RETENTION_MONTHS", default=0)
+if RESPONSE_RETENTION_MONTHS < 0:
+    raise ImproperlyConfigured("RESPONSE_RETENTION_MONTHS must be 0 (off) or a number of months.")
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.erase_expired_personal_data",
+    "schedule": 24 * 60 * 60,
 }

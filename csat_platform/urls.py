@@ -23,3 +23,6 @@ urlpatterns = [
 
 # Languages: the switch in the navigation posts here (Django's set_language, CSRF-protected).
 urlpatterns += [path("i18n/", include("django.conf.urls.i18n"))]
+
+# Privacy: erase and export one customer's data (admins and API keys).
+urlpatterns += [path("api/v1/", include("privacy.urls"))]
