@@ -202,6 +202,33 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Sending -------------------------------------------------------------------------------------
+# The database holds what is due; beat only says "look now". See docs/sending.md.
+CSAT_SEND_INTERVAL_SECONDS = env.float("CSAT_SEND_INTERVAL_SECONDS", default=5.0)
+CSAT_SEND_BATCH_SIZE = env.int("CSAT_SEND_BATCH_SIZE", default=50)
+CSAT_SEND_MAX_BATCHES = env.int("CSAT_SEND_MAX_BATCHES", default=40)  # per beat tick
+CSAT_SEND_LEASE_SECONDS = env.int("CSAT_SEND_LEASE_SECONDS", default=300)
+CSAT_SEND_MAX_ATTEMPTS = env.int("CSAT_SEND_MAX_ATTEMPTS", default=6)
+CSAT_SEND_RETRY_SECONDS = env.int("CSAT_SEND_RETRY_SECONDS", default=60)  # doubles per attempt
+if CSAT_SEND_BATCH_SIZE < 1 or CSAT_SEND_LEASE_SECONDS < 2 or CSAT_SEND_INTERVAL_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "CSAT_SEND_BATCH_SIZE must be ≥ 1, CSAT_SEND_LEASE_SECONDS ≥ 2, "
+        "CSAT_SEND_INTERVAL_SECONDS > 0."
+    )
+CELERY_BEAT_SCHEDULE["send-due-invitations"] = {
+    "task": "surveys.tasks.dispatch_due_invitations",
+    "schedule": CSAT_SEND_INTERVAL_SECONDS,
+    # A tick nobody picked up in time is dropped: the next one sees the same rows.
+    "options": {"expires": max(CSAT_SEND_INTERVAL_SECONDS * 2, 2)},
+}
+CELERY_BEAT_SCHEDULE["expire-invitations"] = {
+    "task": "surveys.tasks.expire_invitations",
+    "schedule": 300.0,
+    "options": {"expires": 300},
+}
+# Bounce and complaint webhooks at /anymail/<esp>/tracking/, with HTTP basic auth "user:password".
+ANYMAIL = {"WEBHOOK_SECRET": _secret("ANYMAIL_WEBHOOK_SECRET", default="") or ""}
+
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

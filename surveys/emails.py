@@ -2,56 +2,152 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.html import strip_tags
+from django.utils.translation import gettext
 
 from .answer_page import question_views
-from .models import Invitation
+from .models import Invitation, Survey, Touchpoint
 from .services import invitation_link, pick_language
+
+# Only these placeholders are filled; any other brace in an admin's text stays as written.
+PLACEHOLDER = re.compile(r"\{(name|reference)\}")
+
+
+def fill_placeholders(text: str, values: dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), text)
+
+
+def invitation_reference(invitation: Invitation) -> str:
+    """The order or ticket reference the customer knows: attributes, else the touchpoint's id."""
+    attributes = invitation.attributes if isinstance(invitation.attributes, dict) else {}
+    for key in ("order_id", "ticket_id", "reference"):
+        if attributes.get(key) not in (None, ""):
+            return str(attributes[key])
+    if invitation.touchpoint_id:
+        return invitation.touchpoint.external_id
+    return ""
+
+
+def unsubscribe_link(token: str) -> str:
+    return f"{settings.SITE_URL}/u/{token}/"
+
+
+def message_id_for(invitation: Invitation, kind: str) -> str:
+    """A Message-ID fixed per invitation and kind, so a resent copy is recognisably the same mail."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<csat.{invitation.pk}.{kind}.{invitation.token_hash[:12]}@{domain}>"
+
+
+@dataclass
+class _ScaleView:
+    question: str
+    points: list[dict]
+
+
+def _scale(survey: Survey, language: str, link: str, cache: dict | None) -> _ScaleView:
+    key = (survey.pk, survey.updated_at, language)
+    if cache is not None and key in cache:
+        view = cache[key]
+    else:
+        primary = survey.primary_question()
+        view = _ScaleView("", [])
+        if primary is not None:
+            shown = question_views(survey, [primary], language)[0]
+            view = _ScaleView(
+                shown.text,
+                [{"value": p.value, "label": p.label, "face": p.face} for p in shown.points],
+            )
+        if cache is not None:
+            cache[key] = view
+    return _ScaleView(
+        view.question, [{**p, "url": f"{link}?score={p['value']}"} for p in view.points]
+    )
+
+
+def _default_body(survey: Survey, reference: str) -> str:
+    if survey.touchpoint == Touchpoint.PURCHASE:
+        if reference:
+            return gettext(
+                "Thank you for your order %(reference)s. How satisfied are you? "
+                "One click below is all it takes."
+            ) % {"reference": reference}
+        return gettext(
+            "Thank you for your order. How satisfied are you? One click below is all it takes."
+        )
+    if survey.touchpoint == Touchpoint.SUPPORT_CONTACT:
+        if reference:
+            return gettext(
+                "You recently contacted our support (ticket %(reference)s). How did we do? "
+                "One click below is all it takes."
+            ) % {"reference": reference}
+        return gettext(
+            "You recently contacted our support. How did we do? One click below is all it takes."
+        )
+    return gettext("We would love to hear how we did. One click below is all it takes.")
 
 
 def build_invitation_email(
-    invitation: Invitation, token: str, *, reminder: bool = False
+    invitation: Invitation, token: str, *, reminder: bool = False, cache: dict | None = None
 ) -> EmailMultiAlternatives:
-    """The invitation (or reminder) as a multipart message, ready to send."""
+    """The invitation (or its reminder) as a multipart message with its headers, ready to send.
+
+    `cache` (a dict kept for one batch) saves the survey's scale between messages.
+    """
     survey = invitation.survey
-    language = pick_language(survey, invitation.locale, invitation.contact.locale)
+    contact = invitation.contact
+    language = pick_language(survey, invitation.locale, contact.locale)
     link = invitation_link(token)
-    primary = survey.primary_question()
-    points = []
-    if primary is not None:
-        view = next(v for v in question_views(survey, [primary], language) if v.key == primary.key)
-        points = [
-            {"value": p.value, "label": p.label, "face": p.face, "url": f"{link}?score={p.value}"}
-            for p in view.points
-        ]
-    context = {
-        "survey": survey,
-        "invitation": invitation,
-        "name": invitation.contact.name,
-        "link": link,
-        "question": view.text if primary is not None else "",
-        "points": points,
-        "long_scale": len(points) > 7,
-        "cell_width": f"{100 // max(len(points), 1)}%",
-        "intro": survey.text("intro", language),
-        "custom_body": survey.text("email_body", language),
-        "custom_subject": survey.text("email_subject", language),
-        "reminder": reminder,
-        "language": language,
-    }
+    unsubscribe = unsubscribe_link(token)
+    reference = invitation_reference(invitation)
+    values = {"name": contact.name, "reference": reference}
     with translation.override(language):
-        subject = render_to_string("emails/invitation_subject.txt", context).strip()
+        scale = _scale(survey, language, link, cache)
+        custom_body = fill_placeholders(survey.text("email_body", language), values).strip()
+        custom_subject = fill_placeholders(survey.text("email_subject", language), values)
+        context = {
+            "survey": survey,
+            "name": contact.name,
+            "reference": reference,
+            "link": link,
+            "unsubscribe_link": unsubscribe,
+            "question": scale.question,
+            "points": scale.points,
+            "long_scale": len(scale.points) > 7,
+            "cell_width": f"{100 // max(len(scale.points), 1)}%",
+            "body": custom_body or _default_body(survey, reference),
+            "custom_subject": " ".join(custom_subject.split()),
+            "reminder": reminder,
+            "language": language,
+            "expires": formats.date_format(invitation.expires_at, "DATE_FORMAT")
+            if invitation.expires_at
+            else "",
+        }
+        subject = render_to_string("emails/invitation_subject.txt", context)
         text = render_to_string("emails/invitation.txt", context)
         html = render_to_string("emails/invitation.html", context)
+    kind = "reminder" if reminder else "invitation"
     message = EmailMultiAlternatives(
         subject=" ".join(strip_tags(subject).split()),
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[invitation.contact.email],
+        to=[contact.email],
+        headers={
+            "Message-ID": message_id_for(invitation, kind),
+            # RFC 8058 one-click unsubscribe: mail clients POST to this URL without a person.
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
     )
     message.attach_alternative(html, "text/html")
+    # Read by django-anymail backends and echoed back by the provider's bounce webhooks.
+    message.metadata = {"invitation": str(invitation.pk)}
     return message

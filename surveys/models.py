@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from . import scales
@@ -40,6 +41,9 @@ class Survey(models.Model):
     min_days_between_surveys = models.PositiveIntegerField(default=0)
     sample_rate = models.FloatField(default=1.0)
     filters = models.JSONField(default=dict, blank=True, help_text='{"channel": ["web", "phone"]}')
+    # No survey is due between these local times of the customer; start > end spans midnight.
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -163,6 +167,12 @@ class Contact(models.Model):
     undeliverable_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        indexes = [
+            # serves the touchpoint upsert: contacts of a batch by email, whatever its case
+            models.Index(Lower("email"), name="contact_email_lower"),
+        ]
+
     def __str__(self) -> str:
         return self.email or self.external_id or f"contact {self.pk}"
 
@@ -198,6 +208,7 @@ class Invitation(models.Model):
         FAILED = "failed", "Failed"
         SUPPRESSED = "suppressed", "Suppressed"
         EXPIRED = "expired", "Expired"
+        BOUNCED = "bounced", "Bounced"
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
@@ -220,6 +231,9 @@ class Invitation(models.Model):
     status_reason = models.CharField(max_length=500, blank=True)
     due_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set just before a message is handed to the mail server and cleared once its outcome is
+    # recorded: a claim found with it set was interrupted mid-handover (see surveys.sending).
+    handover_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     message_id = models.CharField(max_length=255, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -241,6 +255,20 @@ class Invitation(models.Model):
             models.Index(fields=["survey", "status"], name="invitation_survey_status"),
             # serves the fatigue rule: last invitation of a customer
             models.Index(fields=["contact", "created_at"], name="invitation_contact_time"),
+            # serves the reminder claim: sent, unanswered invitations whose reminder is due
+            models.Index(
+                fields=["reminder_due_at"],
+                condition=Q(status="sent", reminder_sent_at__isnull=True, answered_at__isnull=True),
+                name="invitation_reminder_due",
+            ),
+            # serves expiry: sent, unanswered invitations whose link has run out
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="sent", answered_at__isnull=True),
+                name="invitation_open_expiry",
+            ),
+            # serves bounce webhooks: the invitation a provider's event speaks of
+            models.Index(fields=["message_id"], name="invitation_message_id"),
         ]
 
     def __str__(self) -> str:
@@ -305,3 +333,39 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"answer {self.pk} ({self.score if self.score is not None else 'text'})"
+
+
+# --- Sending rules: why a touchpoint got no survey ----------------------------------------------
+
+
+class TouchpointSkip(models.Model):
+    """A survey listened to a touchpoint and decided not to invite, with the reason.
+
+    Every (touchpoint, active listening survey) ends with either an invitation or one of these.
+    """
+
+    class Reason(models.TextChoices):
+        FILTERED = "filtered", "Filtered out by the survey's attribute filters"
+        STALE = "stale", "Too old: the link would have expired before it was sent"
+        SAMPLED_OUT = "sampled_out", "Not in the sample"
+        UNSUBSCRIBED = "unsubscribed", "Customer unsubscribed"
+        UNDELIVERABLE = "undeliverable", "Customer's address is undeliverable or missing"
+        FATIGUED = "fatigued", "Customer was surveyed recently"
+
+    touchpoint = models.ForeignKey(TouchpointEvent, on_delete=models.CASCADE, related_name="skips")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="touchpoint_skips")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["touchpoint", "survey"], name="touchpoint_skip_once"),
+        ]
+        indexes = [
+            # serves the admin's counts per reason of one survey
+            models.Index(fields=["survey", "reason"], name="touchpoint_skip_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.touchpoint} skipped by {self.survey_id}: {self.reason}"

@@ -32,6 +32,8 @@ SURVEY_FIELDS = (
     "min_days_between_surveys",
     "sample_rate",
     "filters",
+    "quiet_hours_start",
+    "quiet_hours_end",
 )
 QUESTION_FIELDS = (
     "kind",
@@ -454,3 +456,22 @@ def _validate_answers(questions: list[Question], answers: dict[str, str]) -> lis
     if not rows:
         raise DomainError(gettext("Please answer at least one question."), field=None)
     return rows
+
+
+# --- Unsubscribes ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def unsubscribe(*, invitation: Invitation) -> bool:
+    """Stop every survey to the invitation's customer, at once. True if this call unsubscribed.
+
+    Safe to repeat. Scheduled invitations are suppressed now; the sender checks again at send time.
+    """
+    now = timezone.now()
+    changed = Contact.objects.filter(pk=invitation.contact_id, unsubscribed_at__isnull=True).update(
+        unsubscribed_at=now
+    )
+    Invitation.objects.filter(
+        contact_id=invitation.contact_id, status=Invitation.Status.SCHEDULED
+    ).update(status=Invitation.Status.SUPPRESSED, status_reason="the customer unsubscribed")
+    return changed == 1

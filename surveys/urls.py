@@ -5,6 +5,7 @@ from . import designer, views
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="survey-answer"),
     path("s/<str:token>/thanks/", views.thanks, name="survey-thanks"),
+    path("u/<str:token>/", views.unsubscribe, name="survey-unsubscribe"),
     path("design/", designer.survey_list, name="design-list"),
     path("design/new/", designer.survey_create, name="design-create"),
     path("design/<slug:slug>/", designer.survey_edit, name="design-edit"),

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from . import selectors, services
 from .answer_page import page_language, question_views
 from .errors import AlreadyAnswered, DomainError, InvitationClosed
-from .models import Survey
+from .models import Contact, Survey
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -158,3 +158,22 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     }
     with translation.override(language):
         return _render(request, "surveys/thanks.html", context)
+
+
+# The one-click unsubscribe of RFC 8058: mail clients POST without a cookie or a CSRF token, so the
+# token alone authenticates. A GET (a person, or a scanner following links) only shows the button.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _load(token)
+    language = _language(request, invitation)
+    if request.method == "POST":
+        services.unsubscribe(invitation=invitation)
+        done = True
+    else:
+        done = Contact.objects.filter(
+            pk=invitation.contact_id, unsubscribed_at__isnull=False
+        ).exists()
+    context = {"survey": invitation.survey, "language": language, "languages": [], "done": done}
+    with translation.override(language):
+        return _render(request, "surveys/unsubscribe.html", context)

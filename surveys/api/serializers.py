@@ -3,6 +3,8 @@ means the survey's first language. Validation names the field; services do the w
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -174,6 +176,10 @@ class SurveySerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField(max_length=200), min_length=1),
         required=False,
     )
+    quiet_hours_start = serializers.TimeField(
+        required=False, allow_null=True, help_text="HH:MM in the customer's time zone"
+    )
+    quiet_hours_end = serializers.TimeField(required=False, allow_null=True)
     questions = QuestionSerializer(many=True, required=False)
 
     def to_internal_value(self, data):
@@ -205,7 +211,22 @@ class SurveySerializer(serializers.Serializer):
             )
         return questions
 
+    def validate_filters(self, value):
+        for name in value:
+            if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,49}$", name):
+                raise serializers.ValidationError(
+                    f"{name[:50]!r} is not an attribute name (letters, digits, '_', '-', '.')."
+                )
+        return {name: [v.strip() for v in values] for name, values in value.items()}
+
     def validate(self, attrs):
+        start = attrs.get("quiet_hours_start", getattr(self.instance, "quiet_hours_start", None))
+        end = attrs.get("quiet_hours_end", getattr(self.instance, "quiet_hours_end", None))
+        if (start is None) != (end is None):
+            field = "quiet_hours_end" if end is None else "quiet_hours_start"
+            raise serializers.ValidationError(
+                {field: ["Give both ends of the quiet hours, or neither."]}
+            )
         if not self.instance and "languages" not in attrs:
             attrs["languages"] = [self.context["language"]]
         return attrs
@@ -229,6 +250,8 @@ class SurveySerializer(serializers.Serializer):
             "min_days_between_surveys": survey.min_days_between_surveys,
             "sample_rate": survey.sample_rate,
             "filters": survey.filters,
+            "quiet_hours_start": _hhmm(survey.quiet_hours_start),
+            "quiet_hours_end": _hhmm(survey.quiet_hours_end),
             "published_at": survey.published_at,
             "created_at": survey.created_at,
             "updated_at": survey.updated_at,
@@ -237,6 +260,10 @@ class SurveySerializer(serializers.Serializer):
         if request is not None:
             out["url"] = request.build_absolute_uri(f"/api/v1/surveys/{survey.slug}/")
         return out
+
+
+def _hhmm(value) -> str | None:
+    return value.strftime("%H:%M") if value is not None else None
 
 
 class InvitationRequestSerializer(serializers.Serializer):

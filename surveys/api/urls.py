@@ -15,3 +15,8 @@ urlpatterns = [
         name="api-survey-invitations",
     ),
 ]
+
+# Touchpoint events in (the ingest side of automatic sending).
+from .touchpoints import TouchpointView  # noqa: E402
+
+urlpatterns += [path("touchpoints/", TouchpointView.as_view(), name="api-touchpoints")]

@@ -1,0 +1,439 @@
+"""The sending pipeline. The invitation row is the truth; the broker only carries "send these now".
+
+1. `claim_invitations` / `claim_reminders` (run by beat's tick) lock due rows with
+   SELECT ... FOR UPDATE SKIP LOCKED, so several dispatchers never claim the same row, and give
+   them a lease: invitations go to `sending` with `lease_expires_at`; a reminder's claim moves its
+   `reminder_due_at` to the lease's end. A claim whose worker died simply comes due again.
+2. `send_batch` (a worker task) sends a claimed batch over one mail connection. Per message:
+   one UPDATE sets `handover_at` (only while the claim is still ours), the server accepts the
+   message, one UPDATE records the outcome. Both run in autocommit, so the window in which a
+   crash leaves an accepted message unrecorded is one database round trip.
+3. A claim found again with `handover_at` set was interrupted inside that window: the server may
+   or may not have the message. It is marked failed with that reason instead of being resent,
+   so a customer never gets the same survey twice (see docs/sending.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from . import tokens
+from .emails import build_invitation_email
+from .models import Invitation, Survey
+
+log = logging.getLogger(__name__)
+Status = Invitation.Status
+
+INVITATION = "invitation"
+REMINDER = "reminder"
+INTERRUPTED = (
+    "interrupted while being handed to the mail server: it may or may not have been delivered, "
+    "and is not resent so that nobody gets it twice"
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    kind: str
+    ids: list[int]
+    lease: datetime
+
+
+def _locked(queryset: QuerySet) -> QuerySet:
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset  # SQLite: one writer at a time (BEGIN IMMEDIATE) already serialises claims
+
+
+def lease_end(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.CSAT_SEND_LEASE_SECONDS)
+
+
+@transaction.atomic
+def claim_invitations(*, now: datetime | None = None, limit: int | None = None) -> Claim | None:
+    """Claim up to `limit` due invitations (dead workers' expired claims first); None if none."""
+    now = now or timezone.now()
+    limit = limit or settings.CSAT_SEND_BATCH_SIZE
+    stale = list(
+        _locked(
+            Invitation.objects.filter(status=Status.SENDING, lease_expires_at__lte=now).order_by(
+                "lease_expires_at"
+            )
+        ).values_list("id", "handover_at")[:limit]
+    )
+    interrupted = [pk for pk, handover in stale if handover is not None]
+    if interrupted:
+        # handover_at stays: should the lost worker still record an acceptance, it wins.
+        Invitation.objects.filter(pk__in=interrupted).update(
+            status=Status.FAILED, status_reason=INTERRUPTED, lease_expires_at=None
+        )
+        log.warning("%d interrupted handovers marked failed", len(interrupted))
+    ids = [pk for pk, handover in stale if handover is None]
+    if len(ids) < limit:
+        due = _locked(
+            Invitation.objects.filter(status=Status.SCHEDULED, due_at__lte=now)
+            .filter(Q(survey__status=Survey.Status.ACTIVE) | Q(is_test=True))
+            .order_by("due_at")
+        ).values_list("id", flat=True)
+        ids += list(due[: limit - len(ids)])
+    if not ids:
+        return None
+    lease = lease_end(now)
+    Invitation.objects.filter(pk__in=ids).update(
+        status=Status.SENDING, lease_expires_at=lease, handover_at=None
+    )
+    return Claim(INVITATION, ids, lease)
+
+
+def _reminders_due(now: datetime) -> QuerySet:
+    return Invitation.objects.filter(
+        status=Status.SENT,
+        reminder_sent_at__isnull=True,
+        answered_at__isnull=True,
+        reminder_due_at__lte=now,
+        is_test=False,
+    )
+
+
+@transaction.atomic
+def claim_reminders(*, now: datetime | None = None, limit: int | None = None) -> Claim | None:
+    """Claim up to `limit` due reminders: sent, unanswered, not expired, not reminded yet."""
+    now = now or timezone.now()
+    limit = limit or settings.CSAT_SEND_BATCH_SIZE
+    rows = list(
+        _locked(_reminders_due(now).order_by("reminder_due_at")).values_list(
+            "id", "handover_at", "expires_at"
+        )[:limit]
+    )
+    interrupted = [pk for pk, handover, _ in rows if handover is not None]
+    closed = [pk for pk, handover, exp in rows if handover is None and exp and exp <= now]
+    ids = [pk for pk, handover, exp in rows if handover is None and not (exp and exp <= now)]
+    if interrupted:
+        Invitation.objects.filter(pk__in=interrupted).update(
+            reminder_due_at=None, status_reason=f"reminder {INTERRUPTED}"
+        )
+    if closed:
+        Invitation.objects.filter(pk__in=closed).update(reminder_due_at=None)
+    if not ids:
+        return None
+    lease = lease_end(now)
+    Invitation.objects.filter(pk__in=ids).update(reminder_due_at=lease)
+    return Claim(REMINDER, ids, lease)
+
+
+def expire_invitations(*, now: datetime | None = None) -> int:
+    """Close invitations whose link ran out: unanswered sent ones, and scheduled ones never sent."""
+    now = now or timezone.now()
+    opened = Invitation.objects.filter(
+        status=Status.SENT, answered_at__isnull=True, expires_at__lte=now
+    ).update(status=Status.EXPIRED, reminder_due_at=None)
+    unsent = Invitation.objects.filter(status=Status.SCHEDULED, expires_at__lte=now).update(
+        status=Status.EXPIRED, status_reason="the link expired before the invitation was sent"
+    )
+    return opened + unsent
+
+
+# --- sending a batch ---------------------------------------------------------------------------
+
+
+class SendError(Exception):
+    def __init__(self, reason: str, *, temporary: bool, connection_lost: bool = False):
+        super().__init__(reason)
+        self.reason = reason[:450]
+        self.temporary = temporary
+        self.connection_lost = connection_lost
+
+
+def classify(error: Exception) -> SendError:
+    """4xx replies, lost connections and timeouts are temporary; 5xx replies are permanent."""
+    code, text = None, str(error)
+    if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
+        code, reply = max(error.recipients.values())
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    elif isinstance(error, smtplib.SMTPAuthenticationError):
+        # The operator's credentials, not this customer's address: retry until they are fixed.
+        return SendError(f"mail server login failed: {error}", temporary=True)
+    elif isinstance(error, smtplib.SMTPResponseException):
+        code = error.smtp_code
+        text = error.smtp_error.decode(errors="replace") if error.smtp_error else ""
+    elif getattr(error, "status_code", None) is not None:  # an ESP's HTTP API (django-anymail)
+        status = error.status_code
+        return SendError(f"HTTP {status}: {text}", temporary=status >= 500 or status == 429)
+    if code is not None:
+        return SendError(f"{code} {text}".strip(), temporary=400 <= code < 500)
+    if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
+        return SendError(
+            f"mail server unreachable: {type(error).__name__}: {error}",
+            temporary=True,
+            connection_lost=True,
+        )
+    return SendError(f"{type(error).__name__}: {error}", temporary=False)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter, capped at six hours."""
+    base = settings.CSAT_SEND_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(base, 6 * 3600) * random.uniform(0.8, 1.2))
+
+
+def suppression_reason(invitation: Invitation) -> str:
+    contact = invitation.contact
+    if contact.unsubscribed_at:
+        return "the customer unsubscribed"
+    if contact.undeliverable_at:
+        return f"the address is undeliverable: {contact.undeliverable_reason or 'bounced'}"[:500]
+    if not contact.email:
+        return "the customer has no email address"
+    if invitation.survey.status == Survey.Status.ARCHIVED:
+        return "the survey was archived"
+    return ""
+
+
+class _Batch:
+    """One claimed batch: the rows it still holds, its lease, and one open mail connection."""
+
+    def __init__(self, claim: Claim):
+        self.kind = claim.kind
+        self.lease = claim.lease
+        self.mail = None
+        self.cache: dict = {}
+
+    # The claim is ours while the row still carries our lease (a reclaim gives it a new one).
+    def held(self, queryset: QuerySet) -> QuerySet:
+        if self.kind == INVITATION:
+            return queryset.filter(status=Status.SENDING, lease_expires_at=self.lease)
+        return queryset.filter(
+            status=Status.SENT, reminder_due_at=self.lease, reminder_sent_at__isnull=True
+        )
+
+    def rows(self, ids: list[int]) -> list[Invitation]:
+        return list(
+            self.held(Invitation.objects.filter(pk__in=ids))
+            .select_related("survey", "contact", "touchpoint")
+            .order_by("id")
+        )
+
+    def release(self, ids: list[int], *, reason: str, delay: timedelta) -> None:
+        """Give rows back unsent (no attempt used), due again after `delay`."""
+        if not ids:
+            return
+        now = timezone.now()
+        if self.kind == INVITATION:
+            self.held(Invitation.objects.filter(pk__in=ids)).update(
+                status=Status.SCHEDULED,
+                due_at=now + delay,
+                lease_expires_at=None,
+                status_reason=f"retrying: {reason}"[:500],
+            )
+        else:
+            self.held(Invitation.objects.filter(pk__in=ids)).update(reminder_due_at=now + delay)
+
+    def keep_lease(self, ids: list[int]) -> set[int]:
+        """Extend the lease once half of it is used; returns the ids still held."""
+        now = timezone.now()
+        if self.lease - now > timedelta(seconds=settings.CSAT_SEND_LEASE_SECONDS / 2):
+            return set(ids)
+        new = lease_end(now)
+        queryset = self.held(Invitation.objects.filter(pk__in=ids))
+        held = set(queryset.values_list("id", flat=True))
+        if self.kind == INVITATION:
+            queryset.update(lease_expires_at=new)
+        else:
+            queryset.update(reminder_due_at=new)
+        self.lease = new
+        return held
+
+    def connection(self):
+        if self.mail is None:
+            self.mail = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+        self.mail.open()  # a no-op while open: the batch reuses one connection
+        return self.mail
+
+    def drop_connection(self) -> None:
+        if self.mail is not None:
+            # It is broken already; the next message opens a new one.
+            with contextlib.suppress(Exception):
+                self.mail.close()
+            self.mail = None
+
+    def close(self) -> None:
+        self.drop_connection()
+
+    # --- one message ---------------------------------------------------------------------------
+
+    def finish(self, invitation: Invitation, **fields) -> None:
+        """Record an outcome without a handover (suppressed, expired, undeliverable)."""
+        self.held(Invitation.objects.filter(pk=invitation.pk)).update(**fields)
+
+    def handover(self, invitation: Invitation, now: datetime) -> bool:
+        if now >= self.lease:
+            return False
+        return self.held(Invitation.objects.filter(pk=invitation.pk)).update(handover_at=now) == 1
+
+    def record_sent(self, invitation: Invitation, handover: datetime, message_id: str) -> None:
+        fields = {"handover_at": None}
+        now = timezone.now()
+        if self.kind == INVITATION:
+            fields.update(
+                status=Status.SENT,
+                sent_at=now,
+                message_id=message_id[:255],
+                lease_expires_at=None,
+                attempts=F("attempts") + 1,
+                status_reason="",
+            )
+        else:
+            fields.update(reminder_sent_at=now, reminder_due_at=None)
+        # Keyed by our handover only: even a claim marked interrupted meanwhile becomes sent.
+        Invitation.objects.filter(pk=invitation.pk, handover_at=handover).update(**fields)
+
+    def record_error(self, invitation: Invitation, handover: datetime, error: SendError) -> str:
+        row = Invitation.objects.filter(pk=invitation.pk, handover_at=handover)
+        now = timezone.now()
+        if self.kind == REMINDER:
+            if error.temporary:
+                row.update(handover_at=None, reminder_due_at=now + retry_delay(2))
+                return "retrying"
+            row.update(
+                handover_at=None,
+                reminder_due_at=None,
+                status_reason=f"reminder not sent: {error.reason}"[:500],
+            )
+            return "failed"
+        attempts = invitation.attempts + 1
+        if error.temporary and attempts < settings.CSAT_SEND_MAX_ATTEMPTS:
+            row.update(
+                status=Status.SCHEDULED,
+                due_at=now + retry_delay(attempts),
+                attempts=attempts,
+                handover_at=None,
+                lease_expires_at=None,
+                status_reason=f"retrying: {error.reason}"[:500],
+            )
+            return "retrying"
+        reason = (
+            f"gave up after {attempts} attempts: {error.reason}"
+            if error.temporary
+            else error.reason
+        )
+        row.update(
+            status=Status.FAILED,
+            attempts=attempts,
+            handover_at=None,
+            lease_expires_at=None,
+            status_reason=reason[:500],
+        )
+        return "failed"
+
+    def send_one(self, invitation: Invitation) -> str:
+        """Send one held invitation (or reminder); returns what became of it."""
+        now = timezone.now()
+        if invitation.handover_at is not None:
+            # A worker that held this claim died mid-handover (and the task was redelivered).
+            if self.kind == INVITATION:
+                self.finish(
+                    invitation,
+                    status=Status.FAILED,
+                    status_reason=INTERRUPTED,
+                    lease_expires_at=None,
+                )
+            else:
+                self.finish(
+                    invitation, reminder_due_at=None, status_reason=f"reminder {INTERRUPTED}"
+                )
+            return "failed"
+        suppressed = suppression_reason(invitation)
+        if suppressed and self.kind == INVITATION:
+            self.finish(
+                invitation,
+                status=Status.SUPPRESSED,
+                status_reason=suppressed,
+                lease_expires_at=None,
+            )
+            return "suppressed"
+        if suppressed or (self.kind == REMINDER and invitation.answered_at):
+            self.finish(invitation, reminder_due_at=None)
+            return "suppressed"
+        if invitation.is_expired:
+            if self.kind == INVITATION:
+                self.finish(
+                    invitation,
+                    status=Status.EXPIRED,
+                    status_reason="the link expired before the invitation was sent",
+                    lease_expires_at=None,
+                )
+            else:
+                self.finish(invitation, reminder_due_at=None)
+            return "expired"
+        try:
+            message = build_invitation_email(
+                invitation,
+                tokens.token_for(invitation),
+                reminder=self.kind == REMINDER,
+                cache=self.cache,
+            )
+        except Exception as error:  # noqa: BLE001 - a message that cannot be built fails alone
+            log.exception("invitation %s could not be built", invitation.pk)
+            reason = f"the message could not be built: {error}"[:500]
+            if self.kind == INVITATION:
+                self.finish(
+                    invitation, status=Status.FAILED, status_reason=reason, lease_expires_at=None
+                )
+            else:
+                self.finish(invitation, reminder_due_at=None, status_reason=reason)
+            return "failed"
+        if not self.handover(invitation, now):
+            return "skipped"  # the claim was lost (lease ran out and another worker took it)
+        try:
+            self.connection().send_messages([message])
+        except Exception as raw:  # noqa: BLE001 - every outcome is recorded on the row
+            error = classify(raw)
+            if error.connection_lost:
+                self.drop_connection()
+            outcome = self.record_error(invitation, now, error)
+            if error.connection_lost:
+                raise error from raw
+            return outcome
+        status = getattr(message, "anymail_status", None)
+        message_id = getattr(status, "message_id", None) or message.extra_headers["Message-ID"]
+        self.record_sent(invitation, now, str(message_id))
+        return "sent"
+
+
+def send_batch(claim: Claim) -> dict[str, int]:
+    """Send the claim's rows that are still held by it, over one mail connection.
+
+    Returns how many were sent, retrying, failed, suppressed, expired or skipped (claim lost).
+    """
+    batch = _Batch(claim)
+    rows = batch.rows(claim.ids)
+    counts: dict[str, int] = {}
+    try:
+        for index, invitation in enumerate(rows):
+            remaining = [row.pk for row in rows[index:]]
+            if invitation.pk not in batch.keep_lease(remaining):
+                counts["skipped"] = counts.get("skipped", 0) + 1
+                continue
+            try:
+                outcome = batch.send_one(invitation)
+            except SendError as error:
+                # The server is gone: the rest of the batch waits for the next attempt unspent.
+                rest = [row.pk for row in rows[index + 1 :]]
+                batch.release(rest, reason=error.reason, delay=retry_delay(1))
+                counts["retrying"] = counts.get("retrying", 0) + 1 + len(rest)
+                break
+            counts[outcome] = counts.get(outcome, 0) + 1
+    finally:
+        batch.close()
+    return counts
