@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "access",
     "surveys",
     "reports",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -298,4 +299,14 @@ FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS = env.int("FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS",
 CELERY_BEAT_SCHEDULE["followups-csat-alerts"] = {
     "task": "followups.tasks.check_csat_alerts",
     "schedule": env.int("FOLLOWUPS_ALERT_CHECK_SECONDS", default=900),
+}
+
+# --- Privacy -----------------------------------------------------------------------------------
+# Personal data of responses older than this many months is erased daily (0 = keep everything).
+RESPONSE_RETENTION_MONTHS = env.int("RESPONSE_RETENTION_MONTHS", default=0)
+if RESPONSE_RETENTION_MONTHS < 0:
+    raise ImproperlyConfigured("RESPONSE_RETENTION_MONTHS must be 0 (off) or a number of months.")
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.erase_expired_personal_data",
+    "schedule": 24 * 60 * 60,
 }

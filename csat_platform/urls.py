@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import mailbox, views
@@ -21,3 +22,13 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
 ]
 urlpatterns += [path("", include("followups.urls"))]
+
+
+# Languages: the switch in the navigation posts here (Django's set_language, CSRF-protected).
+urlpatterns += [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+]
+
+# Privacy: erase and export one customer's data (admins and API keys).
+urlpatterns += [path("api/v1/", include("privacy.urls"))]

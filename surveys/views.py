@@ -136,6 +136,12 @@ def _answer(request: HttpRequest, token: str, invitation, language: str) -> Http
     return _render(request, "surveys/answer.html", context, status=status)
 
 
+def _own_language(texts: dict | str | None, language: str) -> str:
+    if isinstance(texts, str):
+        return texts
+    return (texts or {}).get(language, "")
+
+
 @require_http_methods(["GET"])
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _load(token)
@@ -145,8 +151,10 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     context = {
         "survey": invitation.survey,
         "language": language,
-        "languages": [],
-        "thank_you": invitation.survey.text("thank_you", language),
+        "languages": _language_links(request, invitation.survey, language),
+        # Only the page's own language: without it the product's translated sentence is shown,
+        # so the page never mixes two languages.
+        "thank_you": _own_language(invitation.survey.thank_you, language),
     }
     with translation.override(language):
         return _render(request, "surveys/thanks.html", context)

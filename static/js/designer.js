@@ -14,11 +14,18 @@
   let dirty = false;
   let errors = {};
   const $ = (id) => document.getElementById(id);
-  const KIND_NAMES = { rating: "Rating", nps: "NPS", ces: "Customer effort", comment: "Comment" };
+  // Texts come from Django's JavaScript catalog (/jsi18n/) in the admin's language.
+  const gettext = window.gettext || ((s) => s);
+  const fmt = (text, values) => (window.interpolate ? window.interpolate(text, values, true)
+    : text.replace(/%\((\w+)\)s/g, (_, k) => values[k]));
+  const KIND_NAMES = { rating: gettext("Rating"), nps: gettext("NPS"), ces: gettext("Customer effort"), comment: gettext("Comment") };
   const SCALE_NAMES = {
     "1-5": "1 – 5", "1-7": "1 – 7", "1-10": "1 – 10", "0-10": "0 – 10",
-    "yes-no": "Yes / No", "emoji-3": "3 faces", "emoji-5": "5 faces",
+    "yes-no": gettext("Yes / No"), "emoji-3": gettext("3 faces"), "emoji-5": gettext("5 faces"),
   };
+  const STATUS_NAMES = { draft: gettext("Draft"), active: gettext("Active"), paused: gettext("Paused"), archived: gettext("Archived") };
+  const FIELD_NAMES = { intro: gettext("Introduction"), thank_you: gettext("Thank-you text"),
+    email_subject: gettext("Email subject"), email_body: gettext("Email text") };
 
   function h(tag, attrs, ...children) {
     const el = document.createElement(tag);
@@ -149,8 +156,39 @@
     renderHead();
   }
 
+  // The same rule as surveys/translations.py: a text is missing in a language when another of
+  // the survey's languages has it; question texts are needed in every language.
+  function missingTexts(code) {
+    const has = (texts, c) => !!(texts && typeof texts === "object" && String(texts[c] || "").trim());
+    const out = [];
+    for (const field of Object.keys(FIELD_NAMES)) {
+      if (survey.languages.some((c) => has(survey[field], c)) && !has(survey[field], code)) out.push(FIELD_NAMES[field]);
+    }
+    survey.questions.forEach((q, i) => {
+      const ref = { number: i + 1, key: q.key };
+      if (!has(q.text, code)) out.push(fmt(gettext("Question %(number)s (%(key)s)"), ref));
+      const labels = q.labels || {};
+      if (survey.languages.some((c) => (labels[c] || []).length) && !(labels[code] || []).length) {
+        out.push(fmt(gettext("Scale labels of question %(number)s (%(key)s)"), ref));
+      }
+    });
+    return out;
+  }
   function missingIn(code) {
-    return survey.questions.some((q) => !(q.text || {})[code]);
+    return missingTexts(code).length > 0;
+  }
+  function translationWarnings() {
+    return survey.languages.map((code) => ({ code, fields: missingTexts(code) })).filter((m) => m.fields.length);
+  }
+  function renderWarnings() {
+    const box = $("translation-warnings");
+    if (!box) return;
+    const list = translationWarnings();
+    box.hidden = !list.length;
+    box.replaceChildren(
+      h("strong", {}, gettext("Missing translations")),
+      h("ul", {}, list.map((m) => h("li", {}, h("b", {}, languageNames[m.code] || m.code), ": ", m.fields.join(", "))))
+    );
   }
 
   function renderLangTabs() {
@@ -160,26 +198,27 @@
     for (const code of survey.languages) {
       tabs.append(h("button", {
         type: "button", role: "tab", "aria-selected": String(code === lang),
-        title: missingIn(code) ? "Some texts are missing in this language" : "",
+        title: missingIn(code) ? gettext("Some texts are missing in this language") : "",
         onclick: () => { lang = code; renderAll(); },
-      }, languageNames[code] || code, code === survey.languages[0] ? h("small", { class: "muted" }, " · default") : null,
+      }, languageNames[code] || code, code === survey.languages[0] ? h("small", { class: "muted" }, " · " + gettext("default")) : null,
       missingIn(code) ? h("span", { class: "miss" }, " !") : null));
     }
     $("preview-lang").textContent = languageNames[lang] || lang;
+    renderWarnings();
   }
 
   function renderHead() {
-    $("head-name").textContent = survey.name || "Untitled survey";
+    $("head-name").textContent = survey.name || gettext("Untitled survey");
     $("head-slug").textContent = survey.slug;
     const st = $("head-status");
     st.className = "badge " + survey.status;
-    st.textContent = survey.status.charAt(0).toUpperCase() + survey.status.slice(1);
+    st.textContent = STATUS_NAMES[survey.status] || survey.status;
     $("btn-publish").hidden = survey.status !== "draft";
     $("btn-pause").hidden = survey.status !== "active";
     $("btn-resume").hidden = survey.status !== "paused";
     $("btn-archive").hidden = survey.status === "archived";
     $("btn-save").disabled = !dirty || survey.status === "archived";
-    $("save-state").textContent = dirty ? "Unsaved changes" : "All changes saved";
+    $("save-state").textContent = dirty ? gettext("Unsaved changes") : gettext("All changes saved");
   }
 
   function questionErrors(i) {
@@ -191,7 +230,7 @@
     const box = $("questions");
     box.replaceChildren();
     if (!survey.questions.length) {
-      box.append(h("div", { class: "card empty" }, "No questions yet. Add a rating question to measure CSAT."));
+      box.append(h("div", { class: "card empty" }, gettext("No questions yet. Add a rating question to measure CSAT.")));
     }
     survey.questions.forEach((q, i) => box.append(renderQuestion(q, i)));
   }
@@ -208,30 +247,30 @@
     const head = h("div", { class: "q-head" },
       h("span", { class: "pos", "aria-hidden": "true" }, i + 1),
       h("span", { class: "kind" }, KIND_NAMES[q.kind] || q.kind),
-      q.primary ? h("span", { class: "badge active" }, "Primary CSAT") : null,
-      locked ? h("span", { class: "lock", title: "Published: scale, direction and satisfied values are frozen" }, "🔒 frozen") : null,
+      q.primary ? h("span", { class: "badge active" }, gettext("Primary CSAT")) : null,
+      locked ? h("span", { class: "lock", title: gettext("Published: scale, direction and satisfied values are frozen") }, "🔒 " + gettext("frozen")) : null,
       h("span", { class: "spacer" }),
       h("span", { class: "tools" },
-        h("button", { class: "btn small", type: "button", "aria-label": `Move question ${i + 1} up`, disabled: i === 0, onclick: () => move(-1) }, "↑"),
-        h("button", { class: "btn small", type: "button", "aria-label": `Move question ${i + 1} down`, disabled: i === survey.questions.length - 1, onclick: () => move(1) }, "↓"),
+        h("button", { class: "btn small", type: "button", "aria-label": fmt(gettext("Move question %(number)s up"), { number: i + 1 }), disabled: i === 0, onclick: () => move(-1) }, "↑"),
+        h("button", { class: "btn small", type: "button", "aria-label": fmt(gettext("Move question %(number)s down"), { number: i + 1 }), disabled: i === survey.questions.length - 1, onclick: () => move(1) }, "↓"),
         h("button", {
-          class: "btn small danger", type: "button", "aria-label": `Remove question ${i + 1}`,
-          disabled: locked, title: locked ? "Questions of a published survey cannot be removed" : "",
+          class: "btn small danger", type: "button", "aria-label": fmt(gettext("Remove question %(number)s"), { number: i + 1 }),
+          disabled: locked, title: locked ? gettext("Questions of a published survey cannot be removed") : "",
           onclick: () => { survey.questions.splice(i, 1); changed(); renderQuestions(); },
-        }, "Remove")
+        }, gettext("Remove"))
       )
     );
     const body = h("div", { class: "q-body" });
-    const text = h("input", { type: "text", maxlength: 500, value: (q.text || {})[lang] || "", "aria-label": `Question ${i + 1} text`, placeholder: "How satisfied were you with …?" });
+    const text = h("input", { type: "text", maxlength: 500, value: (q.text || {})[lang] || "", "aria-label": fmt(gettext("Question %(number)s text"), { number: i + 1 }), placeholder: gettext("How satisfied were you with …?") });
     text.oninput = () => { q.text = Object.assign({}, q.text, { [lang]: text.value }); changed(); };
-    body.append(h("label", { class: "field" }, h("span", {}, "Question ", survey.languages.length > 1 ? h("em", { class: "lang-tag" }, lang) : null), text));
+    body.append(h("label", { class: "field" }, h("span", {}, gettext("Question") + " ", survey.languages.length > 1 ? h("em", { class: "lang-tag" }, lang) : null), text));
     if (errs.text) body.append(h("p", { class: "err" }, errs.text));
 
-    const key = h("input", { type: "text", value: q.key, maxlength: 50, disabled: locked, "aria-label": `Question ${i + 1} key` });
+    const key = h("input", { type: "text", value: q.key, maxlength: 50, disabled: locked, "aria-label": fmt(gettext("Question %(number)s key"), { number: i + 1 }) });
     key.oninput = () => { q.key = key.value; changed(); };
-    const grid = h("div", { class: "q-grid" }, h("label", { class: "field" }, h("span", {}, "Key"), key, h("small", {}, "Stable name in the API and exports.")));
+    const grid = h("div", { class: "q-grid" }, h("label", { class: "field" }, h("span", {}, gettext("Key")), key, h("small", {}, gettext("Stable name in the API and exports."))));
     if (q.kind !== "comment") {
-      const scale = h("select", { disabled: locked, "aria-label": `Question ${i + 1} scale` },
+      const scale = h("select", { disabled: locked, "aria-label": fmt(gettext("Question %(number)s scale"), { number: i + 1 }) },
         Object.keys(catalog.kinds[q.kind].scales).map((code) => h("option", { value: code }, SCALE_NAMES[code] || code)));
       scale.value = q.scale;
       scale.onchange = () => {
@@ -239,11 +278,11 @@
         if (!scaleEntry(q).reversible) q.reversed = false;
         resetScale(q); changed(); renderQuestions();
       };
-      grid.append(h("label", { class: "field" }, h("span", {}, "Scale"), scale));
+      grid.append(h("label", { class: "field" }, h("span", {}, gettext("Scale")), scale));
     } else {
       const max = h("input", { type: "number", min: 1, max: 10000, value: q.max_length || 1000 });
       max.oninput = () => { q.max_length = Number(max.value || 1000); changed(); };
-      grid.append(h("label", { class: "field" }, h("span", {}, "Length limit (characters)"), max));
+      grid.append(h("label", { class: "field" }, h("span", {}, gettext("Length limit (characters)")), max));
     }
     body.append(grid);
     for (const f of ["key", "scale", "kind", "max_length"]) if (errs[f]) body.append(h("p", { class: "err" }, errs[f]));
@@ -251,16 +290,16 @@
     const checks = h("div", { class: "checks" });
     const req = h("input", { type: "checkbox", checked: q.required });
     req.onchange = () => { q.required = req.checked; changed(); };
-    checks.append(h("label", {}, req, "Required"));
+    checks.append(h("label", {}, req, gettext("Required")));
     if (q.kind !== "comment") {
       const prim = h("input", { type: "radio", name: "primary", checked: q.primary });
       prim.onchange = () => { survey.questions.forEach((o) => (o.primary = o === q)); changed(); renderQuestions(); };
-      checks.append(h("label", {}, prim, "Primary CSAT question"));
+      checks.append(h("label", {}, prim, gettext("Primary CSAT question")));
       const entry = scaleEntry(q);
       if (entry && entry.reversible) {
         const rev = h("input", { type: "checkbox", checked: q.reversed, disabled: locked });
         rev.onchange = () => { q.reversed = rev.checked; resetScale(q); changed(); renderQuestions(); };
-        checks.append(h("label", { title: "As German school grades: 1 is the best" }, rev, "Reversed (1 = best)"));
+        checks.append(h("label", { title: gettext("As German school grades: 1 is the best") }, rev, gettext("Reversed (1 = best)")));
       }
     }
     body.append(checks);
@@ -272,14 +311,14 @@
       const faces = catalog.faces[q.scale] || [];
       const rows = points.map((p, idx) => {
         const isSat = (q.satisfied || []).includes(p);
-        const label = h("input", { type: "text", maxlength: 200, value: labels[idx] || "", "aria-label": `Label of point ${p}` });
+        const label = h("input", { type: "text", maxlength: 200, value: labels[idx] || "", "aria-label": fmt(gettext("Label of point %(point)s"), { point: p }) });
         label.oninput = () => {
           const list = labelsFor(q, lang).slice();
           list[idx] = label.value;
           q.labels = Object.assign({}, q.labels, { [lang]: list });
           changed();
         };
-        const sat = h("input", { type: "checkbox", checked: isSat, disabled: locked, "aria-label": `Point ${p} counts as satisfied` });
+        const sat = h("input", { type: "checkbox", checked: isSat, disabled: locked, "aria-label": fmt(gettext("Point %(point)s counts as satisfied"), { point: p }) });
         sat.onchange = () => {
           const set = new Set(q.satisfied || []);
           sat.checked ? set.add(p) : set.delete(p);
@@ -287,11 +326,11 @@
           changed(); renderQuestions();
         };
         return h("tr", { class: isSat ? "sat" : "" },
-          h("td", { class: "v" }, faces[idx] ? `${faces[idx]}` : q.scale === "yes-no" ? (p ? "yes" : "no") : p),
+          h("td", { class: "v" }, faces[idx] ? `${faces[idx]}` : q.scale === "yes-no" ? (p ? gettext("yes") : gettext("no")) : p),
           h("td", {}, label), h("td", { class: "s" }, sat));
       });
       body.append(h("table", { class: "points-table" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Point"), h("th", {}, `Label (${lang})`), h("th", {}, "Satisfied"))),
+        h("thead", {}, h("tr", {}, h("th", {}, gettext("Point")), h("th", {}, fmt(gettext("Label (%(language)s)"), { language: lang })), h("th", {}, gettext("Satisfied")))),
         h("tbody", {}, rows)));
       for (const f of ["labels", "satisfied", "reversed"]) if (errs[f]) body.append(h("p", { class: "err" }, errs[f]));
     }
@@ -309,7 +348,7 @@
     };
     walk(errors, "");
     box.hidden = !list.length;
-    box.replaceChildren(h("strong", {}, "Please fix:"), h("ul", {}, list.map((t) => h("li", {}, t.replace(/^detail: /, "")))));
+    box.replaceChildren(h("strong", {}, gettext("Please fix:")), h("ul", {}, list.map((t) => h("li", {}, t.replace(/^detail: /, "")))));
   }
 
   function renderAll() {
@@ -389,13 +428,15 @@
   }
   $("btn-save").onclick = save;
   $("btn-publish").onclick = () => {
-    const missing = survey.languages.filter(missingIn);
-    const warn = missing.length ? `\n\nSome question texts are missing in: ${missing.map((c) => languageNames[c] || c).join(", ")}.` : "";
-    if (confirm("Publish this survey? Scales, directions and satisfied values are frozen once published." + warn)) setStatus("publish");
+    const missing = translationWarnings();
+    const warn = missing.length
+      ? "\n\n" + gettext("Missing translations") + ":\n" + missing.map((m) => `• ${languageNames[m.code] || m.code}: ${m.fields.join(", ")}`).join("\n")
+      : "";
+    if (confirm(gettext("Publish this survey? Scales, directions and satisfied values are frozen once published.") + warn)) setStatus("publish");
   };
   $("btn-pause").onclick = () => setStatus("paused");
   $("btn-resume").onclick = () => setStatus("active");
-  $("btn-archive").onclick = () => { if (confirm("Archive this survey? It stops taking answers; all data is kept.")) setStatus("archived"); };
+  $("btn-archive").onclick = () => { if (confirm(gettext("Archive this survey? It stops taking answers; all data is kept."))) setStatus("archived"); };
   $("btn-test").onclick = async () => {
     if (dirty && !(await save())) return;
     const form = new URLSearchParams({ lang });
@@ -403,10 +444,10 @@
     const box = $("test-result");
     box.hidden = false;
     if (res.ok) {
-      box.replaceChildren("Test invitation sent to ", h("strong", {}, res.data.email), ". Link: ",
+      box.replaceChildren(gettext("Test invitation sent to") + " ", h("strong", {}, res.data.email), ". " + gettext("Link:") + " ",
         h("a", { href: res.data.link, target: "_blank", rel: "noopener", id: "test-link" }, res.data.link));
     } else {
-      box.textContent = (res.data && (res.data.detail || (res.data.email || []).join(" "))) || "Could not create a test invitation.";
+      box.textContent = (res.data && (res.data.detail || (res.data.email || []).join(" "))) || gettext("Could not create a test invitation.");
     }
   };
   for (const b of document.querySelectorAll("[data-add]")) {

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from surveys import selectors, services
 from surveys.models import Survey
 from surveys.survey_templates import TEMPLATES
+from surveys.translations import missing_translations
 
 from .serializers import InvitationRequestSerializer, InvitationSerializer, SurveySerializer
 
@@ -59,12 +60,19 @@ class SurveyDetailView(GenericAPIView):
 
 
 class SurveyPublishView(APIView):
-    @extend_schema(request=None, responses=SurveySerializer)
+    @extend_schema(
+        request=None,
+        responses=SurveySerializer,
+        description="Publish the survey. The response also lists `warnings`: texts missing "
+        "in one of the survey's languages (publishing is not refused for them).",
+    )
     def post(self, request, slug):
         survey = get_object_or_404(Survey, slug=slug)
         services.publish_survey(survey=survey)
         survey = selectors.surveys_with_questions().get(pk=survey.pk)
-        return Response(SurveySerializer(survey, context={"request": request}).data)
+        data = SurveySerializer(survey, context={"request": request}).data
+        data["warnings"] = [m.as_dict() for m in missing_translations(survey)]
+        return Response(data)
 
 
 class SurveyInvitationView(APIView):

@@ -1,0 +1,184 @@
+"""The customer's language on every public page, and the logged-in UI's language switch."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from surveys import services
+from surveys.models import Response
+
+from .factories import make_survey, rating_question
+
+pytestmark = pytest.mark.django_db
+
+TEXTS = {
+    "en": "How satisfied?",
+    "de": "Wie zufrieden?",
+    "pl": "Jak bardzo?",
+    "da": "Hvor tilfreds?",
+}
+
+
+@pytest.fixture
+def multilingual():
+    """A survey in English (its first language), German, Polish and Danish; not in Dutch."""
+    return make_survey(
+        slug="multi",
+        languages=("en", "de", "pl", "da"),
+        questions=[
+            rating_question(primary=True, text=dict(TEXTS)),
+            {"key": "comment", "kind": "comment", "text": {"en": "More?", "de": "Noch etwas?"}},
+        ],
+        thank_you={"en": "Thanks a lot.", "de": "Danke sehr.", "pl": "Dziękujemy bardzo."},
+    )
+
+
+def invite(survey, locale=""):
+    _, token = services.create_invitation(survey=survey, email="ana@example.com", locale=locale)
+    return f"/s/{token}/"
+
+
+def shown(page) -> str:
+    html = page.content.decode()
+    return next(code for code, text in TEXTS.items() if text in html)
+
+
+def test_lang_switch_wins_over_every_other_rule(client, multilingual):
+    url = invite(multilingual, locale="de")
+    page = client.get(url + "?lang=pl", HTTP_ACCEPT_LANGUAGE="da")
+    assert shown(page) == "pl"
+    assert 'lang="pl"' in page.content.decode()
+
+
+def test_switch_to_a_language_the_survey_lacks_falls_back_to_the_next_rule(client, multilingual):
+    url = invite(multilingual, locale="de")
+    assert shown(client.get(url + "?lang=nl")) == "de"
+    assert shown(client.get(url + "?lang=<script>")) == "de"
+
+
+def test_invitation_locale_from_the_customer_comes_before_the_browser(client, multilingual):
+    url = invite(multilingual, locale="de-AT")
+    assert shown(client.get(url, HTTP_ACCEPT_LANGUAGE="da,en;q=0.5")) == "de"
+
+
+def test_browser_language_among_the_surveys_languages_when_no_locale(client, multilingual):
+    url = invite(multilingual)
+    # Dutch is preferred but the survey does not speak it: the next browser language is taken.
+    assert shown(client.get(url, HTTP_ACCEPT_LANGUAGE="nl-NL,nl;q=0.9,da;q=0.8")) == "da"
+
+
+def test_first_survey_language_when_nothing_else_matches(client, multilingual):
+    url = invite(multilingual, locale="fr")
+    assert shown(client.get(url, HTTP_ACCEPT_LANGUAGE="fr-FR,nl;q=0.5")) == "en"
+    assert shown(client.get(url)) == "en"
+
+
+def test_page_offers_a_switch_to_each_survey_language(client, multilingual):
+    html = client.get(invite(multilingual, locale="de")).content.decode()
+    for code, name in (("en", "English"), ("de", "Deutsch"), ("pl", "Polski"), ("da", "Dansk")):
+        assert f'href="?lang={code}"' in html and name in html
+    assert "?lang=nl" not in html
+    assert 'aria-current="true">Deutsch' in html
+
+
+def test_product_messages_follow_the_page_language(client, multilingual):
+    url = invite(multilingual, locale="pl")
+    html = client.get(url).content.decode()
+    assert "Wyślij" in html and "Bardzo zadowolony" in html and "Język" in html
+    html = client.get(url + "?lang=da").content.decode()
+    assert "Meget tilfreds" in html and "Sprog" in html
+
+
+def test_stored_response_locale_is_the_language_shown(client, multilingual):
+    url = invite(multilingual, locale="de")
+    page = client.get(url + "?lang=da")
+    assert shown(page) == "da"
+    # The form posts back to the language it was shown in.
+    assert f'action="{url}?lang=da"' in page.content.decode()
+    answer = client.post(url + "?lang=da", {"satisfaction": "4"})
+    assert answer.status_code == 302 and answer["Location"].endswith("?lang=da")
+    assert Response.objects.get().locale == "da"
+
+
+def test_response_locale_without_a_switch_is_the_resolved_language(client, multilingual):
+    url = invite(multilingual)
+    client.post(url, {"satisfaction": "5"}, HTTP_ACCEPT_LANGUAGE="pl-PL")
+    assert Response.objects.get().locale == "pl"
+
+
+def test_thank_you_page_speaks_the_language_and_offers_the_switch(client, multilingual):
+    url = invite(multilingual, locale="de")
+    client.post(url, {"satisfaction": "4"})
+    html = client.get(url + "thanks/").content.decode()
+    assert "Danke sehr." in html and "Vielen Dank!" in html and 'lang="de"' in html
+    html = client.get(url + "thanks/?lang=pl").content.decode()
+    assert "Dziękujemy bardzo." in html and 'href="?lang=en"' in html
+    # Danish has no survey thank-you text: the product's own sentence, in Danish.
+    html = client.get(url + "thanks/?lang=da").content.decode()
+    assert "Dit svar er registreret." in html
+
+
+def test_validation_errors_are_in_the_page_language(client, multilingual):
+    url = invite(multilingual, locale="de")
+    page = client.post(url + "?lang=de", {"satisfaction": "9"})
+    assert page.status_code == 400
+    assert "Bitte wählen Sie eine der angezeigten Antworten." in page.content.decode()
+
+
+def test_expired_page_speaks_the_customers_language(client, multilingual):
+    url = invite(multilingual, locale="pl")
+    with time_machine.travel(timezone.now() + timedelta(days=30)):
+        page = client.get(url)
+    assert page.status_code == 410
+    html = page.content.decode()
+    assert "Ten link do ankiety wygasł." in html and "Ta ankieta jest zamknięta" in html
+
+
+def test_closed_page_speaks_the_browsers_language(client, multilingual):
+    url = invite(multilingual)
+    services.change_status(survey=multilingual, status="archived")
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="da-DK")
+    assert page.status_code == 410
+    assert "Denne undersøgelse modtager ikke længere svar." in page.content.decode()
+
+
+def test_already_answered_page_speaks_the_language(client, multilingual):
+    url = invite(multilingual, locale="de")
+    client.post(url, {"satisfaction": "4"})
+    html = client.get(url).content.decode()
+    assert "Sie haben bereits geantwortet" in html
+
+
+# --- the logged-in UI ------------------------------------------------------------------------
+
+
+def test_logged_in_ui_follows_the_browser_language(admin_client):
+    html = admin_client.get("/design/", HTTP_ACCEPT_LANGUAGE="nl-NL,nl;q=0.9").content.decode()
+    assert "Enquêtes" in html and "Uitloggen" in html
+
+
+def test_language_switch_in_the_navigation_sets_the_ui_language(admin_client):
+    html = admin_client.get("/design/").content.decode()
+    assert 'action="/i18n/setlang/"' in html and 'name="language"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    switched = admin_client.post("/i18n/setlang/", {"language": "pl", "next": "/design/"})
+    assert switched.status_code == 302 and switched["Location"] == "/design/"
+    html = admin_client.get("/design/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert (
+        "Ankiety" in html and "Wyloguj" in html and '<option value="pl" lang="pl" selected>' in html
+    )
+
+
+def test_language_switch_needs_the_csrf_token(admin):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin)
+    assert client.post("/i18n/setlang/", {"language": "de"}).status_code == 403
+
+
+def test_login_page_is_translated_too(client):
+    html = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert "Log ind" in html and "Adgangskode" in html
