@@ -390,7 +390,9 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SET work_mem = '256MB'")
         t = time.perf_counter()
-        rollups.rebuild(progress=lambda total: tqdm(total=total, desc=f"rollups at {size:,}"))
+        rollups.rebuild(
+            progress=lambda total, size=size: tqdm(total=total, desc=f"rollups at {size:,}")
+        )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
             cursor.execute("RESET work_mem")
