@@ -17,9 +17,9 @@ from .models import FollowUp, FollowUpNote, WebhookDelivery
 ERASED = "[erased]"
 
 
-def _needles(contact, follow_ups: list[FollowUp]) -> list[str]:
+def _needles(contact, follow_ups: list[FollowUp], known=()) -> list[str]:
     """The customer's own words and identifiers, longest first, as they might be quoted."""
-    values = {contact.email, contact.name, contact.external_id or ""}
+    values = {contact.email, contact.name, contact.external_id or "", *known}
     for f in follow_ups:
         values.update(part.strip() for part in f.comment.split("\n\n"))
     return sorted((v for v in values if v and len(v) >= 3), key=len, reverse=True)
@@ -37,7 +37,7 @@ def erase_for_contact(contact, **kwargs) -> dict:
     follow_ups = list(FollowUp.objects.select_for_update().filter(contact=contact))
     if not follow_ups:
         return {"follow_ups": 0}
-    needles = _needles(contact, follow_ups)
+    needles = _needles(contact, follow_ups, kwargs.get("personal_values", ()))
     now = timezone.now()
     notes = 0
     for note in FollowUpNote.objects.filter(follow_up__in=follow_ups):
@@ -84,3 +84,15 @@ def export_for_contact(contact, **kwargs) -> dict:
             for f in rows
         ]
     }
+
+
+def on_erase_customer_data(contact, **kwargs) -> dict:
+    """Receiver of privacy's erase_customer_data: counts only what it erased."""
+    erased = erase_for_contact(contact, **kwargs)
+    return erased if erased["follow_ups"] else {}
+
+
+def on_export_customer_data(contact, **kwargs) -> dict:
+    """Receiver of privacy's export_customer_data: adds follow-ups only where there are some."""
+    exported = export_for_contact(contact)
+    return exported if exported["follow_ups"] else {}

@@ -196,7 +196,9 @@ def _erase_contact(contact: Contact) -> Counter:
     )
     counts["contacts"] = 1
 
-    for _receiver, extra in signals.erase_customer_data.send(sender=Contact, contact=contact):
+    for _receiver, extra in signals.erase_customer_data.send(
+        sender=Contact, contact=contact, personal_values=sorted(personal)
+    ):
         if isinstance(extra, dict):
             counts.update({k: v for k, v in extra.items() if isinstance(v, int)})
     return counts

@@ -78,3 +78,20 @@ def test_demo_seed_creates_follow_ups_in_every_state(db):
     from followups import demo
 
     assert demo.seed() == 0  # idempotent
+
+
+def test_erasing_a_customer_also_erases_their_follow_ups_and_exports_them(survey):
+    from privacy import selectors as privacy_selectors
+    from privacy import services as privacy_services
+
+    ana = unhappy(survey, "ana@example.com", "Ana Lima", "My order 17 never came")
+    services.add_note(follow_up=ana, text="Called Ana Lima back", by=manager_user())
+    exported = privacy_selectors.customer_export(email="ana@example.com")
+    assert exported["contacts"][0]["follow_ups"][0]["comment"] == "My order 17 never came"
+
+    privacy_services.erase_customer(email="ana@example.com", via="command")
+
+    ana.refresh_from_db()
+    assert ana.comment == "" and ana.erased_at is not None
+    texts = " ".join(ana.notes.values_list("text", flat=True))
+    assert "Ana Lima" not in texts and "Called [erased] back" in texts
