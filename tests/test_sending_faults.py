@@ -107,7 +107,7 @@ def test_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(celery, sm
     first.kill()
     at_kill = len(smtp_server.messages)
     celery.worker(**FAST)
-    wait_until(settled, timeout=50, processes=celery, what="every invitation to settle")
+    wait_until(settled, timeout=150, processes=celery, what="every invitation to settle")
     time.sleep(0.5)  # any message still on the wire lands before counting
     figures = check_ledger(smtp_server)
     print(f"killed after {at_kill} emails; settled in {time.monotonic() - started:.1f} s")
@@ -172,7 +172,7 @@ def test_redis_restarted_mid_send_loses_nothing_and_sends_nothing_twice(
     )
     at_restart = len(smtp_server.messages)
     private_redis.restart()  # every queued "send this batch" message is gone
-    wait_until(settled, timeout=50, processes=celery, what="every invitation to settle")
+    wait_until(settled, timeout=150, processes=celery, what="every invitation to settle")
     time.sleep(0.5)
     figures = check_ledger(smtp_server)
     print(
