@@ -19,7 +19,11 @@ def dispatch_due_invitations() -> int:
     does not let claims pile up in the queue past their lease.
     """
     room = settings.CSAT_SEND_MAX_BATCHES * settings.CSAT_SEND_BATCH_SIZE
-    room -= Invitation.objects.filter(status=Invitation.Status.SENDING).count()
+    # Only live claims count as in flight: claims whose lease ran out (their batch message was
+    # lost with a broker restart, or their worker died) are exactly what the next claim takes back.
+    room -= Invitation.objects.filter(
+        status=Invitation.Status.SENDING, lease_expires_at__gt=timezone.now()
+    ).count()
     queued = 0
     for claim_batch in (sending.claim_invitations, sending.claim_reminders):
         while room > 0:

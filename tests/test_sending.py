@@ -248,6 +248,27 @@ def test_a_dead_workers_claim_is_picked_up_after_its_lease(db, smtp_server):
     assert len(smtp_server.wait_for(1)) == 1
 
 
+def test_claims_lost_with_the_broker_do_not_block_the_next_tick(db, settings, monkeypatch):
+    """A full window of expired claims (their batch messages gone with a Redis restart) is
+    reclaimed by the next tick instead of counting as work still in flight."""
+    from surveys import tasks
+
+    settings.CSAT_SEND_MAX_BATCHES, settings.CSAT_SEND_BATCH_SIZE = 2, 2
+    survey = make_survey()
+    for i in range(4):
+        due_invitation(survey, email=f"c{i}@example.com")
+    queued = []
+    monkeypatch.setattr(tasks.send_invitation_batch, "delay", lambda *args: queued.append(args))
+    assert tasks.dispatch_due_invitations() == 2  # the window is full
+    assert tasks.dispatch_due_invitations() == 0  # live claims: nothing more to take
+    queued.clear()  # the broker lost both messages; the leases run out
+    Invitation.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert tasks.dispatch_due_invitations() == 2
+    assert sorted(pk for _, ids, _ in queued for pk in ids) == sorted(
+        Invitation.objects.values_list("pk", flat=True)
+    )
+
+
 def test_an_interrupted_handover_is_failed_never_sent_twice(db, smtp_server):
     survey = make_survey()
     invitation, _ = due_invitation(survey)
