@@ -281,6 +281,11 @@ LOGGING = {
 
 # --- Reports -----------------------------------------------------------------------------------
 # Rollups follow new answers, sends and touchpoint events within a minute.
+# A dimension (an attribute such as order_id) with more distinct values than this on one survey
+# day gets no rollup rows that day: reports that need it read the raw rows (slower, still exact).
+REPORTS_MAX_DIMENSION_VALUES = env.int("REPORTS_MAX_DIMENSION_VALUES", default=1000)
+if REPORTS_MAX_DIMENSION_VALUES < 1:
+    raise ImproperlyConfigured("REPORTS_MAX_DIMENSION_VALUES must be at least 1.")
 CELERY_BEAT_SCHEDULE["reports-refresh-rollups"] = {
     "task": "reports.refresh_rollups",
     "schedule": env.float("REPORTS_REFRESH_SECONDS", default=30.0),

@@ -6,16 +6,12 @@ only picks, formats and words them, so the page and the API always agree.
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, TextField
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from surveys import scales
-from surveys.models import Answer, Invitation, Question, Survey
+from surveys.models import Question
 
-from .filters import ReportFilters
 from .responses import band_of
 
 LOW_COVERAGE = 50.0  # seed 004: 250 answers from 1,000 customers is not a true picture
@@ -142,29 +138,10 @@ def distribution_rows(report: dict, question: Question | None) -> list[dict]:
     ]
 
 
-def funnel(survey: Survey, filters: ReportFilters) -> dict | None:
+def funnel(report: dict) -> dict | None:
     """Sent → delivered → clicked → answered → commented for invitations sent in the range (the
-    same invitations as the response rate); None when there are none."""
-    if filters.touchpoint and filters.touchpoint != survey.touchpoint:
-        return None
-    start, end = filters.bounds()
-    rows = Invitation.objects.filter(
-        survey=survey, is_test=False, sent_at__gte=start, sent_at__lt=end
-    )
-    for i, (name, value) in enumerate(sorted(filters.attrs.items())):
-        rows = rows.alias(
-            **{f"_a{i}": Cast(KeyTextTransform(name, "attributes"), TextField())}
-        ).filter(**{f"_a{i}": value})
-    commented = Answer.objects.filter(
-        response__invitation=OuterRef("pk"), question__kind=scales.COMMENT
-    ).exclude(text="")
-    counts = rows.aggregate(
-        sent=Count("id"),
-        delivered=Count("id", filter=Q(bounced_at__isnull=True)),
-        clicked=Count("id", filter=Q(clicked_at__isnull=False)),
-        answered=Count("id", filter=Q(answered_at__isnull=False)),
-        commented=Count("id", filter=Q(Exists(commented))),
-    )
+    same invitations as the response rate, from the report); None when there are none."""
+    counts = report["funnel"]
     if not counts["sent"]:
         return None
     steps = []

@@ -5,115 +5,218 @@ site's TIME_ZONE), so recomputing a day (delete its rows, insert them again) giv
 Test responses are never counted.
 """
 
+from datetime import date
+
 from django.db import models
 
 from surveys.models import Question, Survey
 
 
-class AnswerRollup(models.Model):
-    """Answers per local day × question × dimension value × score.
+@models.DateField.register_lookup
+class AnyOf(models.Lookup):
+    """`period__anyof=[...]`: one array parameter on PostgreSQL (= ANY), IN elsewhere. The
+    cubes are read by lists of up to a thousand days; this keeps the query short."""
 
-    `dimension` is "" for the totals (value ""), "touchpoint" (Response.touchpoint_type),
-    "language" (Response.locale) or "attr:<name>" (one row per attribute value). Every answer is
-    counted once in the totals and once in each dimension it has a value for.
+    lookup_name = "anyof"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [self.lhs.output_field.get_db_prep_value(v, connection) for v in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+
+SCORE_SLOTS = 11  # n0..n10: every scale of surveys.scales has its points within 0..10
+
+
+class Grain(models.TextChoices):
+    DAY = "d", "day"
+    MONTH = "m", "month"
+
+
+class AnswerCube(models.Model):
+    """Answers of one question per local day (or closed month), in total and per dimension value.
+
+    One row holds the count of every score (n0..n10) and how many were satisfied. `dimension` and
+    `value` are "" for the total; dimensions are "touchpoint" (Response.touchpoint_type),
+    "language" (Response.locale) and "attr:<name>". Month rows (grain "m", period = the 1st) are
+    the sums of the month's day rows: a report reads whole closed months from them, so its cost
+    does not grow with the length of its range.
     """
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
     question = models.ForeignKey(
         Question, on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    day = models.DateField()
-    dimension = models.CharField(max_length=120)
-    value = models.CharField(max_length=200)
-    score = models.SmallIntegerField()
-    answers = models.PositiveIntegerField()
-    satisfied = models.PositiveIntegerField()
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    period = models.DateField()
+    dimension = models.CharField(max_length=120, blank=True)
+    value = models.CharField(max_length=200, blank=True)
+    n0 = models.PositiveIntegerField(default=0)
+    n1 = models.PositiveIntegerField(default=0)
+    n2 = models.PositiveIntegerField(default=0)
+    n3 = models.PositiveIntegerField(default=0)
+    n4 = models.PositiveIntegerField(default=0)
+    n5 = models.PositiveIntegerField(default=0)
+    n6 = models.PositiveIntegerField(default=0)
+    n7 = models.PositiveIntegerField(default=0)
+    n8 = models.PositiveIntegerField(default=0)
+    n9 = models.PositiveIntegerField(default=0)
+    n10 = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
-            # also serves a filtered report: one value of one dimension over a day range
+            # The one index: every read gives a list of periods, then the exact total or value,
+            # or the values of a breakdown; a recompute's rows (one survey's days) are adjacent.
             models.UniqueConstraint(
-                fields=["question", "dimension", "value", "day", "score"],
-                name="answer_rollup_key",
+                fields=["question", "grain", "period", "dimension", "value"],
+                name="answer_cube_key",
             ),
-        ]
-        indexes = [
-            # serves a breakdown: every value of one dimension over a day range
-            models.Index(
-                fields=["question", "dimension", "day"],
-                name="answer_rollup_breakdown",
-                include=["value", "score", "answers", "satisfied"],
-            ),
-            # serves recomputing one day of one survey
-            models.Index(fields=["survey", "day"], name="answer_rollup_survey_day"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} q{self.question_id} {self.dimension}={self.value} {self.score}: {self.answers}"
+        return f"{self.grain}{self.period} q{self.question_id} {self.dimension}={self.value}"
 
 
-class AnswerPairRollup(models.Model):
-    """Answers per local day × question × (filter dimension value, breakdown dimension value) × score.
-
-    Serves a report filtered on one dimension and broken down by another (e.g. agent=Ann by
-    product), which the one-dimensional rollup cannot answer exactly. Each unordered pair of
-    dimensions is stored once, `dimension` < `dimension2`.
-    """
+class AnswerPairCube(models.Model):
+    """AnswerCube per pair of dimension values (`dimension` < `dimension2`): serves a report
+    filtered on one dimension and broken down by (or also filtered on) another."""
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
     question = models.ForeignKey(
         Question, on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    day = models.DateField()
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    period = models.DateField()
     dimension = models.CharField(max_length=120)
-    value = models.CharField(max_length=200)
+    value = models.CharField(max_length=200, blank=True)
     dimension2 = models.CharField(max_length=120)
-    value2 = models.CharField(max_length=200)
-    score = models.SmallIntegerField()
-    answers = models.PositiveIntegerField()
-    satisfied = models.PositiveIntegerField()
-
-    class Meta:
-        indexes = [
-            # serves "filter on the first dimension, break down by the second"
-            models.Index(
-                fields=["question", "dimension", "value", "dimension2", "day"],
-                name="answer_pair_first",
-            ),
-            # serves "filter on the second dimension, break down by the first"
-            models.Index(
-                fields=["question", "dimension2", "value2", "dimension", "day"],
-                name="answer_pair_second",
-            ),
-            # serves recomputing one day of one survey
-            models.Index(fields=["survey", "day"], name="answer_pair_survey_day"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} q{self.question_id} {self.dimension}={self.value} {self.dimension2}={self.value2}"
-
-
-class InvitationRollup(models.Model):
-    """Invitations sent on a local day, with how many of them were clicked and answered."""
-
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
-    day = models.DateField()
-    dimension = models.CharField(max_length=120)
-    value = models.CharField(max_length=200)
-    sent = models.PositiveIntegerField()
-    clicked = models.PositiveIntegerField()
-    answered = models.PositiveIntegerField()
+    value2 = models.CharField(max_length=200, blank=True)
+    n0 = models.PositiveIntegerField(default=0)
+    n1 = models.PositiveIntegerField(default=0)
+    n2 = models.PositiveIntegerField(default=0)
+    n3 = models.PositiveIntegerField(default=0)
+    n4 = models.PositiveIntegerField(default=0)
+    n5 = models.PositiveIntegerField(default=0)
+    n6 = models.PositiveIntegerField(default=0)
+    n7 = models.PositiveIntegerField(default=0)
+    n8 = models.PositiveIntegerField(default=0)
+    n9 = models.PositiveIntegerField(default=0)
+    n10 = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
-            # serves the response rate of a report (one value of one dimension over a range)
+            # serves every read: periods, the pair of dimensions, then an exact pair of values
+            # or the values of one dimension under a fixed value of the other
             models.UniqueConstraint(
-                fields=["survey", "dimension", "value", "day"], name="invitation_rollup_key"
+                fields=[
+                    "question",
+                    "grain",
+                    "period",
+                    "dimension",
+                    "dimension2",
+                    "value",
+                    "value2",
+                ],
+                name="answer_pair_cube_key",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} s{self.survey_id} {self.dimension}={self.value}: {self.sent} sent"
+        return (
+            f"{self.grain}{self.period} q{self.question_id} "
+            f"{self.dimension}={self.value} {self.dimension2}={self.value2}"
+        )
+
+
+class InvitationCube(models.Model):
+    """Invitations sent on a local day (or closed month) × up to two dimension values, with how
+    many of them bounced, were clicked, answered, and answered with a comment. Same dimensions
+    and grains as AnswerCube; the touchpoint of an invitation is its survey's."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    period = models.DateField()
+    dimension = models.CharField(max_length=120, blank=True)
+    value = models.CharField(max_length=200, blank=True)
+    dimension2 = models.CharField(max_length=120, blank=True)
+    value2 = models.CharField(max_length=200, blank=True)
+    sent = models.PositiveIntegerField(default=0)
+    bounced = models.PositiveIntegerField(default=0)
+    clicked = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    commented = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # serves every read (the exact key of a total, a value or a pair, period by period)
+            # and recomputing the days or a month of the survey
+            models.UniqueConstraint(
+                fields=[
+                    "survey",
+                    "grain",
+                    "period",
+                    "dimension",
+                    "dimension2",
+                    "value",
+                    "value2",
+                ],
+                name="invitation_cube_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain}{self.period} s{self.survey_id} {self.dimension}={self.value}: {self.sent} sent"
+
+
+class RollupOverflow(models.Model):
+    """A dimension with too many distinct values on a survey day (order numbers, emails...):
+    it has no cube rows that day (nor in that month), and a report that needs it reads the raw
+    rows instead. Keeps the cubes' size bounded by what a breakdown can show."""
+
+    class Kind(models.TextChoices):
+        ANSWERS = "a", "answers"
+        INVITATIONS = "i", "invitations"
+
+    survey_id = models.BigIntegerField()
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    period = models.DateField()
+    dimension = models.CharField(max_length=120)
+
+    class Meta:
+        constraints = [
+            # also serves "does a report over this range need the raw rows for this dimension"
+            models.UniqueConstraint(
+                fields=["survey_id", "kind", "dimension", "grain", "period"],
+                name="rollup_overflow_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"survey {self.survey_id} {self.kind} {self.dimension} overflows {self.grain}{self.period}"
+
+
+class DirtyMonth(models.Model):
+    """A month whose day rows changed since its month rows were summed. Reports read such a
+    month from its day rows until beat's refresh sums it again (closed months only)."""
+
+    survey_id = models.BigIntegerField()
+    month = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey_id", "month"], name="dirty_month_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"survey {self.survey_id} {self.month:%Y-%m}"
 
 
 class ContactDay(models.Model):
@@ -144,8 +247,8 @@ class ContactDay(models.Model):
 
 
 class CoverageRollup(models.Model):
-    """ContactDay rows counted per (scope, day, previous_day): distinct contacts over any range
-    are a sum over at most (days in range × distinct previous days) small rows."""
+    """ContactDay rows counted per (scope, day, previous_day). The distinct contacts of a scope
+    in [s, e] are the rows with s <= day <= e and previous_day null or before s."""
 
     scope = models.CharField(max_length=60)
     day = models.DateField()
@@ -154,16 +257,51 @@ class CoverageRollup(models.Model):
 
     class Meta:
         indexes = [
-            # serves the coverage of a report: distinct contacts of a scope in a day range
+            # serves recounting the days of a scope
             models.Index(
                 fields=["scope", "day"],
                 name="coverage_rollup_scope_day",
                 include=["previous_day", "contacts"],
             ),
+            # serves the part of a coverage count whose previous day falls in the month of the
+            # range's start (at most a month of previous days: see CoverageGrid)
+            models.Index(
+                fields=["scope", "previous_day", "day"],
+                name="coverage_rollup_previous",
+                include=["contacts"],
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.scope} {self.day} after {self.previous_day}: {self.contacts}"
+
+
+TOTAL_MONTH = date(9999, 12, 1)  # CoverageGrid.month of the running total
+
+
+class CoverageGrid(models.Model):
+    """Running counts over CoverageRollup for exact distinct counts in two lookups.
+
+    For each day with rows of a scope and each month M from the scope's first month to the
+    day's month: `contacts` = rows with day <= this day whose previous_day is null or before M.
+    Month TOTAL_MONTH holds all rows up to this day. Distinct contacts in [s, e] with m = the
+    1st of s's month: G(e, m) - G(s - 1, m) + the rows with previous_day in [m, s) and day in
+    [s, e] (reports.selectors.RollupSource.coverage_counts).
+    """
+
+    scope = models.CharField(max_length=60)
+    month = models.DateField()
+    day = models.DateField()
+    contacts = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            # serves "the latest row of this scope and month on or before a day"
+            models.UniqueConstraint(fields=["scope", "month", "day"], name="coverage_grid_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} up to {self.day}, before {self.month}: {self.contacts}"
 
 
 class DirtyDay(models.Model):

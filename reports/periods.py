@@ -69,3 +69,31 @@ def previous_range(first: date, last: date) -> tuple[date, date]:
     """The range of the same length that ends the day before `first`."""
     length = (last - first).days + 1
     return first - timedelta(days=length), first - timedelta(days=1)
+
+
+def split_months(
+    first: date, last: date, *, months: bool, closed_before: date, skip: set[date]
+) -> tuple[list[date], list[tuple[date, date]]]:
+    """first..last as whole months (their 1st) and the day ranges around them.
+
+    A month is taken whole only when `months`, it lies entirely inside the range, it ends
+    before `closed_before` and it is not in `skip`; every other day is in a day range.
+    """
+    whole: list[date] = []
+    if months:
+        month = period_start(first, "month")
+        if month < first:
+            month = next_period(month, "month")
+        while month < closed_before and next_period(month, "month") - timedelta(days=1) <= last:
+            if month not in skip:
+                whole.append(month)
+            month = next_period(month, "month")
+    days: list[tuple[date, date]] = []
+    cursor = first
+    for month in whole:
+        if cursor < month:
+            days.append((cursor, month - timedelta(days=1)))
+        cursor = next_period(month, "month")
+    if cursor <= last:
+        days.append((cursor, last))
+    return whole, days

@@ -3,7 +3,20 @@ rollups; these pages list rows, so they read the rows themselves)."""
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import (
+    BooleanField,
+    Count,
+    F,
+    FilteredRelation,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +30,6 @@ from .filters import ReportFilters
 # happy: satisfied (decided when the answer was stored). On 1-5: 1-2, 3, 4-5.
 BANDS = {"unhappy": _("Unhappy"), "neutral": _("Neutral"), "happy": _("Happy")}
 SORTS = {"unhappy": _("Unhappy first"), "newest": _("Newest first")}
-OPTION_SAMPLE = 2000  # recent responses scanned for the attribute values offered in the controls
 
 
 def responses_in(survey: Survey, filters: ReportFilters) -> QuerySet[Response]:
@@ -48,6 +60,26 @@ def primary_answer(field: str, question: Question | None, ref: str = "pk"):
         return Subquery(Answer.objects.none().values(field)[:1])
     return Subquery(
         Answer.objects.filter(response_id=OuterRef(ref), question_id=question.pk).values(field)[:1]
+    )
+
+
+def with_primary_answer(rows: QuerySet[Answer], question: Question | None) -> QuerySet[Answer]:
+    """Comment answers with p_score, p_norm, p_satisfied of their response's primary answer,
+    joined once (not a subquery per row: the comments page sorts and counts by them)."""
+    if question is None:
+        return rows.annotate(
+            p_score=Value(None, output_field=IntegerField()),
+            p_norm=Value(None, output_field=FloatField()),
+            p_satisfied=Value(None, output_field=BooleanField()),
+        )
+    return rows.annotate(
+        primary=FilteredRelation(
+            "response__answers", condition=Q(response__answers__question_id=question.pk)
+        )
+    ).annotate(
+        p_score=F("primary__score"),
+        p_norm=F("primary__score_norm"),
+        p_satisfied=F("primary__satisfied"),
     )
 
 
@@ -98,16 +130,41 @@ def comments(survey: Survey, filters: ReportFilters, query: CommentQuery) -> Que
     rows = _with_attributes(rows, filters.attrs, prefix="response__")
     if query.search:
         rows = rows.filter(text__icontains=query.search)
-    rows = rows.select_related("response").annotate(
-        p_score=primary_answer("score", primary, "response_id"),
-        p_norm=primary_answer("score_norm", primary, "response_id"),
-        p_satisfied=primary_answer("satisfied", primary, "response_id"),
-    )
+    rows = with_primary_answer(rows.select_related("response"), primary)
     if query.band:
         rows = rows.filter(band_condition(query.band))
     if query.sort == "newest":
         return rows.order_by("-response__submitted_at", "-pk")
     return rows.order_by(F("p_norm").asc(nulls_last=True), "-response__submitted_at", "-pk")
+
+
+LATEST_WINDOW = 500  # the newest answers whose comments the dashboard's "latest comments" shows
+
+
+def latest_comments(survey: Survey, filters: ReportFilters, limit: int) -> list[Answer]:
+    """Comments among the newest LATEST_WINDOW answers in the range, unhappy first.
+
+    Two short reads at any size: the newest responses by the (survey, submitted_at) index,
+    then their comments; never a sort of every comment in the range."""
+    questions = [q.pk for q in comment_questions(survey)]
+    if not questions:
+        return []
+    newest = list(
+        responses_in(survey, filters)
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", flat=True)[:LATEST_WINDOW]
+    )
+    rows = list(
+        with_primary_answer(
+            Answer.objects.filter(response_id__in=newest, question_id__in=questions)
+            .exclude(text="")
+            .select_related("response"),
+            survey.primary_question(),
+        )
+    )
+    rows.sort(key=lambda a: (-a.response.submitted_at.timestamp(), -a.pk))
+    rows.sort(key=lambda a: (a.p_norm is None, a.p_norm or 0))  # stable: newest within a score
+    return rows[:limit]
 
 
 def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dict[str, int]:
@@ -118,29 +175,27 @@ def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dic
     )
 
 
-def attribute_options(survey: Survey, selected: dict[str, str] | None = None) -> dict[str, list]:
-    """Attribute names and values seen in the survey's recent responses (for the controls),
+def control_options(survey: Survey, filters: ReportFilters) -> tuple[list[str], dict[str, list]]:
+    """The touchpoint types and the attribute values seen in the range (read from the rollups),
     plus whatever is selected now, so a bookmarked filter always shows."""
-    options: dict[str, set[str]] = {}
-    recent = (
-        Response.objects.filter(survey=survey, is_test=False)
-        .order_by("-submitted_at")
-        .values_list("attributes", flat=True)[:OPTION_SAMPLE]
-    )
-    for attributes in recent:
-        if isinstance(attributes, dict):
-            for name, value in attributes.items():
-                if isinstance(value, str | int | float) and not isinstance(value, bool):
-                    options.setdefault(str(name), set()).add(str(value))
-    for name, value in (selected or {}).items():
-        options.setdefault(name, set()).add(value)
-    return {name: sorted(values) for name, values in sorted(options.items())}
+    from .selectors import ATTR_PREFIX, TOUCHPOINT, RollupSource
 
-
-def touchpoint_options(survey: Survey) -> list[str]:
+    question = survey.primary_question()
     seen = (
-        Response.objects.filter(survey=survey, is_test=False)
-        .order_by("-submitted_at")
-        .values_list("touchpoint_type", flat=True)[:OPTION_SAMPLE]
+        RollupSource().dimension_values(survey, question.pk, filters.start, filters.end)
+        if question
+        else {}
     )
-    return sorted({t for t in seen if t} | {survey.touchpoint})
+    touchpoints = set(seen.pop(TOUCHPOINT, set())) | {survey.touchpoint}
+    if filters.touchpoint:
+        touchpoints.add(filters.touchpoint)
+    attributes = {
+        name.removeprefix(ATTR_PREFIX): values
+        for name, values in seen.items()
+        if name.startswith(ATTR_PREFIX)
+    }
+    for name, value in filters.attrs.items():
+        attributes.setdefault(name, set()).add(value)
+    return sorted(t for t in touchpoints if t), {
+        name: sorted(values) for name, values in sorted(attributes.items())
+    }

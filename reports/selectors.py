@@ -1,26 +1,53 @@
 """Counts for the reports, read either from the rollups or straight from the raw tables.
 
-Both sources answer the same four questions with the same rows, so the figures built on them
-(reports.service) are the same whichever source is used; the rollup-vs-raw test proves it.
+Both sources answer the same four questions in the same shape, so the figures built on them
+(reports.service) are the same whichever source is used; the rollup-vs-raw tests prove it.
+Answer counts come as `Counts`: a list of the number of answers per score 0..10 followed by how
+many of them were satisfied.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from django.db.models import Count, F, Q, Sum, TextField
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
+from django.utils import timezone
 
+from surveys import scales
 from surveys.models import Answer, Invitation, Response, Survey, TouchpointEvent
 
 from . import periods
+from .models import SCORE_SLOTS
 
 TOTAL = ""  # the dimension of the totals
 TOUCHPOINT = "touchpoint"
 LANGUAGE = "language"
 ATTR_PREFIX = "attr:"
+KEY_LENGTH, VALUE_LENGTH = 100, 200  # attribute names and values as the rollups keep them
+COUNTS = [f"n{score}" for score in range(SCORE_SLOTS)]
+SATISFIED = SCORE_SLOTS  # the index of the satisfied count in Counts
+INVITATION_FIELDS = ("sent", "bounced", "clicked", "answered", "commented")
+
+Counts = list[int]
+
+
+def empty_counts() -> Counts:
+    return [0] * (SCORE_SLOTS + 1)
+
+
+def add_counts(into: Counts, other) -> Counts:
+    for i, value in enumerate(other):
+        into[i] += value
+    return into
+
+
+def answers_of(counts: Counts) -> int:
+    return sum(counts[:SCORE_SLOTS])
 
 
 def attr_dimension(name: str) -> str:
@@ -42,13 +69,23 @@ class Filters:
         if self.language is not None:
             dims.append((LANGUAGE, self.language))
         dims.extend((attr_dimension(name), value) for name, value in self.attrs)
-        return dims
+        return sorted(dims)
 
 
-# (question_id, day, score, answers, satisfied)
-DayRow = tuple[int, date, int, int, int]
-# (value, score, answers, satisfied)
-ValueRow = tuple[str, int, int, int]
+@dataclass(frozen=True)
+class Span:
+    """Local days first..last; `months`: whole closed months may be read as month rows (the
+    caller does not need them split into days)."""
+
+    first: date
+    last: date
+    months: bool = True
+
+
+# (question_id, period start, Counts): one row per question and day (or month)
+PeriodRow = tuple[int, date, Counts]
+# (dimension value, Counts)
+ValueRow = tuple[str, Counts]
 
 
 class RawSource:
@@ -72,17 +109,23 @@ class RawSource:
             )
         return qs
 
-    def counts_by_day(self, survey, question_ids, first, last, filters) -> list[DayRow]:
-        qs = (
-            self._answers(survey, question_ids, first, last, filters)
-            .annotate(day=TruncDate("response__submitted_at", tzinfo=periods.site_zone()))
-            .values("question_id", "day", "score")
-            .annotate(n=Count("id"), sat=Count("id", filter=Q(satisfied=True)))
-            .order_by()
-        )
-        return [(r["question_id"], r["day"], r["score"], r["n"], r["sat"]) for r in qs]
+    def answer_counts(self, survey, question_ids, spans: list[Span], filters) -> list[PeriodRow]:
+        cells: dict[tuple[int, date], Counts] = defaultdict(empty_counts)
+        for span in spans:
+            qs = (
+                self._answers(survey, question_ids, span.first, span.last, filters)
+                .annotate(day=TruncDate("response__submitted_at", tzinfo=periods.site_zone()))
+                .values("question_id", "day", "score")
+                .annotate(n=Count("id"), sat=Count("id", filter=Q(satisfied=True)))
+                .order_by()
+            )
+            for row in qs:
+                cell = cells[(row["question_id"], row["day"])]
+                cell[row["score"]] += row["n"]
+                cell[SATISFIED] += row["sat"]
+        return [(question_id, day, counts) for (question_id, day), counts in cells.items()]
 
-    def counts_by_value(self, survey, question_id, first, last, filters, dim) -> list[ValueRow]:
+    def value_counts(self, survey, question_id, first, last, filters, dim) -> list[ValueRow]:
         qs = (
             self._answers(survey, [question_id], first, last, filters)
             .annotate(group_value=_answer_expression(dim))
@@ -91,9 +134,14 @@ class RawSource:
             .annotate(n=Count("id"), sat=Count("id", filter=Q(satisfied=True)))
             .order_by()
         )
-        return [(str(r["group_value"]), r["score"], r["n"], r["sat"]) for r in qs]
+        cells: dict[str, Counts] = defaultdict(empty_counts)
+        for row in qs:
+            cell = cells[str(row["group_value"])]
+            cell[row["score"]] += row["n"]
+            cell[SATISFIED] += row["sat"]
+        return list(cells.items())
 
-    def invitation_counts(self, survey, first, last, filters) -> tuple[int, int, int]:
+    def invitation_counts(self, survey, first, last, filters) -> dict[str, int]:
         lo, hi = periods.day_bounds(first, last)
         qs = Invitation.objects.filter(
             survey_id=survey.pk, is_test=False, sent_at__gte=lo, sent_at__lt=hi
@@ -101,17 +149,21 @@ class RawSource:
         for dim, value in filters.dimensions():
             if dim == TOUCHPOINT:
                 if value != survey.touchpoint:
-                    return 0, 0, 0
+                    return dict.fromkeys(INVITATION_FIELDS, 0)
                 continue
             qs = qs.annotate(**{_alias(dim): _invitation_expression(dim)}).filter(
                 **{_alias(dim): value}
             )
-        row = qs.aggregate(
+        commented = Answer.objects.filter(
+            response__invitation=OuterRef("pk"), question__kind=scales.COMMENT
+        ).exclude(text="")
+        return qs.aggregate(
             sent=Count("id"),
+            bounced=Count("id", filter=Q(bounced_at__isnull=False)),
             clicked=Count("id", filter=Q(clicked_at__isnull=False)),
             answered=Count("id", filter=Q(answered_at__isnull=False)),
+            commented=Count("id", filter=Q(Exists(commented), answered_at__isnull=False)),
         )
-        return row["sent"], row["clicked"], row["answered"]
 
     def coverage_counts(self, survey, first, last, touchpoint_type) -> tuple[int, int]:
         lo, hi = periods.day_bounds(first, last)
@@ -161,99 +213,213 @@ def _attribute(dim: str, field_name: str):
     return Cast(KeyTextTransform(dim.removeprefix(ATTR_PREFIX), field_name), TextField())
 
 
+def _exact(dims: list[tuple[str, str]]) -> dict[str, str]:
+    """The cube key of a total (no dims), one dimension value, or a pair (sorted dims)."""
+    padded = [*dims, (TOTAL, ""), (TOTAL, "")][:2]
+    (dim1, value1), (dim2, value2) = padded
+    return {"dimension": dim1, "value": value1, "dimension2": dim2, "value2": value2}
+
+
 class RollupSource:
-    """Counts from the rollups. Exact for: no filter, one filter, two filters, and one filter
-    with a breakdown on another dimension (pair rollups). Rarer combinations (three or more
-    filters, or two filters with a breakdown) read the raw tables; `used` tells which it was."""
+    """Counts from the cubes (reports.models). Exact for: no filter, one or two filters, and a
+    breakdown with at most one filter. Rarer requests (three filters, two filters with a
+    breakdown, a dimension that overflowed in the range) read the raw tables; `used` tells."""
 
     name = "rollups"
 
     def __init__(self) -> None:
         self.raw = RawSource()
         self.used = "rollups"
+        self._dirty: dict[int, set[date]] = {}
 
     def _fallback(self):
         self.used = "raw"
         return self.raw
 
-    def counts_by_day(self, survey, question_ids, first, last, filters) -> list[DayRow]:
-        from .models import AnswerPairRollup, AnswerRollup
+    # --- which rows: months, days, and whether a dimension overflowed -----------------------
 
-        dims = sorted(filters.dimensions())
-        base = {"question_id__in": list(question_ids), "day__gte": first, "day__lte": last}
-        if len(dims) == 0:
-            qs = AnswerRollup.objects.filter(dimension=TOTAL, value="", **base)
-        elif len(dims) == 1:
-            qs = AnswerRollup.objects.filter(dimension=dims[0][0], value=dims[0][1], **base)
-        elif len(dims) == 2:
-            (dim1, value1), (dim2, value2) = dims
-            qs = AnswerPairRollup.objects.filter(
-                dimension=dim1, value=value1, dimension2=dim2, value2=value2, **base
+    def _dirty_months(self, survey: Survey) -> set[date]:
+        from .models import DirtyMonth
+
+        if survey.pk not in self._dirty:
+            self._dirty[survey.pk] = set(
+                DirtyMonth.objects.filter(survey_id=survey.pk).values_list("month", flat=True)
             )
-        else:
-            return self._fallback().counts_by_day(survey, question_ids, first, last, filters)
-        rows = (
-            qs.values("question_id", "day", "score")
-            .annotate(n=Sum("answers"), sat=Sum("satisfied"))
-            .order_by()
-            .values_list("question_id", "day", "score", "n", "sat")
-        )
-        return list(rows)
+        return self._dirty[survey.pk]
 
-    def counts_by_value(self, survey, question_id, first, last, filters, dim) -> list[ValueRow]:
-        from .models import AnswerPairRollup, AnswerRollup
+    def _periods(self, survey: Survey, spans: list[Span]) -> Q:
+        """Month rows for whole, closed, summed months; day rows for every other day. Periods
+        go in as lists: the cubes' index puts the period before the dimensions."""
+        closed_before = periods.local_day(timezone.now()).replace(day=1)
+        months: list[date] = []
+        days: list[date] = []
+        for span in spans:
+            whole, ranges = periods.split_months(
+                span.first,
+                span.last,
+                months=span.months,
+                closed_before=closed_before,
+                skip=self._dirty_months(survey),
+            )
+            months += whole
+            for first, last in ranges:
+                days += [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        condition = Q(pk__in=[])
+        if months:
+            condition |= Q(grain="m", period__anyof=months)
+        if days:
+            condition |= Q(grain="d", period__anyof=days)
+        return condition
+
+    def _readable(self, survey, kind: str, dims: list[str], first: date, last: date) -> bool:
+        """Whether the cubes hold every dimension of `dims` over first..last."""
+        from .models import RollupOverflow
+
+        if any(len(dim) > len(ATTR_PREFIX) + KEY_LENGTH for dim in dims):
+            return False
+        if not dims:
+            return True
+        return not RollupOverflow.objects.filter(
+            survey_id=survey.pk,
+            kind=kind,
+            dimension__in=dims,
+            period__gte=first.replace(day=1),
+            period__lte=last,
+        ).exists()
+
+    # --- the four questions ----------------------------------------------------------------
+
+    def answer_counts(self, survey, question_ids, spans: list[Span], filters) -> list[PeriodRow]:
+        from .models import AnswerCube, AnswerPairCube
 
         dims = filters.dimensions()
-        base = {"question_id": question_id, "day__gte": first, "day__lte": last}
-        if not dims or (len(dims) == 1 and dims[0][0] == dim):
-            qs = AnswerRollup.objects.filter(dimension=dim, **base)
+        first, last = min(s.first for s in spans), max(s.last for s in spans)
+        if len(dims) > 2 or not self._readable(survey, "a", [d for d, _ in dims], first, last):
+            return self._fallback().answer_counts(survey, question_ids, spans, filters)
+        if len(dims) == 2:
+            rows = AnswerPairCube.objects.filter(**_exact(dims))
+        else:
+            (dimension, value), *_ = [*dims, (TOTAL, "")]
+            rows = AnswerCube.objects.filter(dimension=dimension, value=value)
+        rows = (
+            rows.filter(question_id__in=list(question_ids))
+            .filter(self._periods(survey, spans))
+            .values_list("question_id", "period", *COUNTS, "satisfied")
+        )
+        return [(row[0], row[1], list(row[2:])) for row in rows]
+
+    def value_counts(self, survey, question_id, first, last, filters, dim) -> list[ValueRow]:
+        from .models import AnswerCube, AnswerPairCube
+
+        dims = filters.dimensions()
+        needed = sorted({dim, *(d for d, _ in dims)})
+        if len(dims) > 1 or not self._readable(survey, "a", needed, first, last):
+            return self._fallback().value_counts(survey, question_id, first, last, filters, dim)
+        if not dims or dims[0][0] == dim:
+            rows = AnswerCube.objects.filter(dimension=dim)
             if dims:
-                qs = qs.filter(value=dims[0][1])
-            field = "value"
-        elif len(dims) == 1:
-            f_dim, f_value = dims[0]
-            if f_dim < dim:
-                qs = AnswerPairRollup.objects.filter(
-                    dimension=f_dim, value=f_value, dimension2=dim, **base
-                )
-                field = "value2"
-            else:
-                qs = AnswerPairRollup.objects.filter(
-                    dimension2=f_dim, value2=f_value, dimension=dim, **base
-                )
-                field = "value"
+                rows = rows.filter(value=dims[0][1])
+            group = "value"
+        elif dims[0][0] < dim:
+            rows = AnswerPairCube.objects.filter(
+                dimension=dims[0][0], value=dims[0][1], dimension2=dim
+            )
+            group = "value2"
         else:
-            return self._fallback().counts_by_value(survey, question_id, first, last, filters, dim)
-        rows = (
-            qs.values(field, "score")
-            .annotate(n=Sum("answers"), sat=Sum("satisfied"))
-            .order_by()
-            .values_list(field, "score", "n", "sat")
+            rows = AnswerPairCube.objects.filter(
+                dimension=dim, dimension2=dims[0][0], value2=dims[0][1]
+            )
+            group = "value"
+        rows = rows.filter(question_id=question_id).filter(
+            self._periods(survey, [Span(first, last)])
         )
-        return list(rows)
+        sums = {name: Sum(name) for name in [*COUNTS, "satisfied"]}
+        return [
+            (row[0], list(row[1:]))
+            for row in rows.values(group).annotate(**sums).order_by().values_list(group, *sums)
+        ]
 
-    def invitation_counts(self, survey, first, last, filters) -> tuple[int, int, int]:
-        from .models import InvitationRollup
+    def dimension_values(self, survey, question_id, first, last) -> dict[str, set[str]]:
+        """The values each dimension took in first..last (for the dashboard's controls)."""
+        from .models import AnswerCube
+
+        rows = (
+            AnswerCube.objects.filter(question_id=question_id)
+            .exclude(dimension=TOTAL)
+            .filter(self._periods(survey, [Span(first, last)]))
+            .values_list("dimension", "value")
+            .distinct()
+        )
+        values: dict[str, set[str]] = defaultdict(set)
+        for dimension, value in rows:
+            values[dimension].add(value)
+        return values
+
+    def invitation_counts(self, survey, first, last, filters) -> dict[str, int]:
+        from .models import InvitationCube
 
         dims = filters.dimensions()
-        if len(dims) > 1:
+        if len(dims) > 2 or not self._readable(survey, "i", [d for d, _ in dims], first, last):
             return self.raw.invitation_counts(survey, first, last, filters)
-        dim, value = dims[0] if dims else (TOTAL, "")
-        row = InvitationRollup.objects.filter(
-            survey_id=survey.pk, dimension=dim, value=value, day__gte=first, day__lte=last
-        ).aggregate(sent=Sum("sent"), clicked=Sum("clicked"), answered=Sum("answered"))
-        return row["sent"] or 0, row["clicked"] or 0, row["answered"] or 0
+        row = (
+            InvitationCube.objects.filter(survey_id=survey.pk, **_exact(dims))
+            .filter(self._periods(survey, [Span(first, last)]))
+            .aggregate(**{name: Sum(name) for name in INVITATION_FIELDS})
+        )
+        return {name: row[name] or 0 for name in INVITATION_FIELDS}
 
     def coverage_counts(self, survey, first, last, touchpoint_type) -> tuple[int, int]:
-        from .models import CoverageRollup
         from .rollups import customers_scope, respondents_scope
 
-        def distinct(scope: str) -> int:
-            return (
-                CoverageRollup.objects.filter(scope=scope, day__gte=first, day__lte=last)
-                .filter(Q(previous_day__isnull=True) | Q(previous_day__lt=first))
-                .aggregate(n=Sum("contacts"))["n"]
-                or 0
-            )
+        return (
+            _distinct_contacts(respondents_scope(survey.pk), first, last),
+            _distinct_contacts(customers_scope(touchpoint_type), first, last),
+        )
 
-        return distinct(respondents_scope(survey.pk)), distinct(customers_scope(touchpoint_type))
+
+# G(x, m) of reports.models.CoverageGrid: the latest row of the month on or before x; without
+# one, every row up to x had its previous day before m (the latest running total).
+_GRID_SQL = """
+    COALESCE(
+        (SELECT contacts FROM reports_coveragegrid WHERE scope = %(scope)s AND month = %(month)s
+            AND day <= %({day})s ORDER BY day DESC LIMIT 1),
+        (SELECT contacts FROM reports_coveragegrid WHERE scope = %(scope)s AND month = %(total)s
+            AND day <= %({day})s ORDER BY day DESC LIMIT 1),
+        0)
+"""
+
+
+def _distinct_contacts(scope: str, first: date, last: date) -> int:
+    """Distinct contacts of a scope in first..last from CoverageGrid: two lookups and at most a
+    month of previous days (see reports.models.CoverageGrid)."""
+    from .models import TOTAL_MONTH, CoverageGrid, CoverageRollup
+
+    grid_first = (
+        CoverageGrid.objects.filter(scope=scope).order_by("month").values_list("month").first()
+    )
+    if grid_first is None:  # not built yet (rebuild_rollups builds it): count the rows
+        return (
+            CoverageRollup.objects.filter(scope=scope, day__gte=first, day__lte=last)
+            .filter(Q(previous_day__isnull=True) | Q(previous_day__lt=first))
+            .aggregate(n=Sum("contacts"))["n"]
+            or 0
+        )
+    month = max(first.replace(day=1), grid_first[0])
+    params = {
+        "scope": scope,
+        "month": month,
+        "total": TOTAL_MONTH,
+        "first": first,
+        "last": last,
+        "before": first - timedelta(days=1),
+    }
+    sql = f"SELECT {_GRID_SQL.format(day='last')} - {_GRID_SQL.format(day='before')}"
+    if month < first:
+        sql += """
+            + COALESCE((SELECT sum(contacts) FROM reports_coveragerollup
+                WHERE scope = %(scope)s AND previous_day >= %(month)s
+                  AND previous_day < %(first)s AND day >= %(first)s AND day <= %(last)s), 0)
+        """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])

@@ -12,6 +12,8 @@
       "ci_low": float|null, "ci_high": float|null (Wilson 95 %, 0-100),
       "distribution": [{"score": int, "label": str, "count": int}] (display order),
       "response_rate": float|null (0-100), "sent": int, "answered": int,
+      "funnel": {"sent", "delivered", "bounced", "clicked", "answered", "commented"} (invitations
+                 sent in the range),
       "coverage": float|null (0-100), "respondents": int, "customers": int,
       "nps": {"question", "score", "n", "promoters", "passives", "detractors"} | null,
       "ces": {"question", "scale", "mean", "n", "easy", "easy_percent"} | null,
@@ -41,7 +43,20 @@ from surveys.errors import DomainError
 from surveys.models import Question, Survey
 
 from . import metrics, periods
-from .selectors import LANGUAGE, TOUCHPOINT, Filters, RawSource, RollupSource, attr_dimension
+from .selectors import (
+    LANGUAGE,
+    SATISFIED,
+    TOUCHPOINT,
+    Counts,
+    Filters,
+    RawSource,
+    RollupSource,
+    Span,
+    add_counts,
+    answers_of,
+    attr_dimension,
+    empty_counts,
+)
 
 MAX_PERIODS = 1100  # three years of days: beyond that a daily chart is unreadable anyway
 
@@ -138,66 +153,48 @@ def csat_report(
     ces_question = next((q for q in questions if q.kind == scales.CES), None)
     wanted = {q.pk for q in (question, nps_question, ces_question) if q is not None}
 
-    # One read for the headline, the series, the previous range and NPS/CES.
-    by_day = counts.counts_by_day(survey, wanted, prev_start, end, filters)
-    current: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    previous: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    series: dict[date, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for question_id, day, score, n, sat in by_day:
-        if day < start:
+    # One read for the headline, the series, the previous range and NPS/CES. The current range
+    # may be read in whole months only when the series is by month.
+    spans = [Span(prev_start, prev_end), Span(start, end, months=interval == "month")]
+    current: dict[int, Counts] = defaultdict(empty_counts)
+    previous = empty_counts()
+    series: dict[date, Counts] = defaultdict(empty_counts)
+    for question_id, period, cell in counts.answer_counts(survey, wanted, spans, filters):
+        if period < start:
             if question_id == question.pk:
-                previous[score][0] += n
-                previous[score][1] += sat
+                add_counts(previous, cell)
             continue
-        cell = current[question_id][score]
-        cell[0] += n
-        cell[1] += sat
+        add_counts(current[question_id], cell)
         if question_id == question.pk:
-            bucket = series[periods.period_start(day, interval)][score]
-            bucket[0] += n
-            bucket[1] += sat
+            add_counts(series[periods.period_start(period, interval)], cell)
 
     main = current[question.pk]
-    n = sum(c[0] for c in main.values())
-    satisfied = sum(c[1] for c in main.values())
-    score_counts = {s: c[0] for s, c in main.items()}
+    n, satisfied = answers_of(main), main[SATISFIED]
     labels = question.labels_in(survey.default_language)
     points = question.scale_def.points
     distribution = [
-        {
-            "score": p,
-            "label": labels[i] if i < len(labels) else str(p),
-            "count": score_counts.get(p, 0),
-        }
+        {"score": p, "label": labels[i] if i < len(labels) else str(p), "count": main[p]}
         for i, p in enumerate(points)
     ]
 
-    prev_n = sum(c[0] for c in previous.values())
-    prev_sat = sum(c[1] for c in previous.values())
+    prev_n, prev_sat = answers_of(previous), previous[SATISFIED]
     comparison = metrics.two_proportion_test(satisfied, n, prev_sat, prev_n)
 
-    sent, _clicked, answered = counts.invitation_counts(survey, start, end, filters)
+    invitations = counts.invitation_counts(survey, start, end, filters)
+    sent, answered = invitations["sent"], invitations["answered"]
     respondents, customers = counts.coverage_counts(
         survey, start, end, touchpoint or survey.touchpoint
     )
 
     breakdown = []
     if dim:
-        values: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        scores_by_value: dict[str, dict[int, int]] = defaultdict(dict)
-        for value, score, cnt, sat in counts.counts_by_value(
-            survey, question.pk, start, end, filters, dim
-        ):
-            values[value][0] += cnt
-            values[value][1] += sat
-            scores_by_value[value][score] = scores_by_value[value].get(score, 0) + cnt
-        for value, (cnt, sat) in values.items():
+        for value, cell in counts.value_counts(survey, question.pk, start, end, filters, dim):
             breakdown.append(
                 {
                     "value": value,
-                    **_proportion_fields(sat, cnt),
-                    "mean": _round(metrics.mean_score(scores_by_value[value])),
-                    "small_sample": metrics.is_small_sample(cnt),
+                    **_proportion_fields(cell[SATISFIED], answers_of(cell)),
+                    "mean": _round(metrics.mean_score(_scores(cell))),
+                    "small_sample": metrics.is_small_sample(answers_of(cell)),
                 }
             )
         breakdown.sort(key=lambda b: (b["csat"] is None, -(b["csat"] or 0), -b["n"], b["value"]))
@@ -219,11 +216,19 @@ def csat_report(
         "filters": {"touchpoint": touchpoint, "language": language, "attrs": dict(filters.attrs)},
         "group_by": group_by or None,
         **headline,
-        "mean": _round(metrics.mean_score(score_counts)),
+        "mean": _round(metrics.mean_score(_scores(main))),
         "distribution": distribution,
         "response_rate": _round(metrics.percent(answered, sent)),
         "sent": sent,
         "answered": answered,
+        "funnel": {
+            "sent": sent,
+            "delivered": sent - invitations["bounced"],
+            "bounced": invitations["bounced"],
+            "clicked": invitations["clicked"],
+            "answered": answered,
+            "commented": invitations["commented"],
+        },
         "coverage": _round(metrics.percent(respondents, customers)),
         "respondents": respondents,
         "customers": customers,
@@ -232,11 +237,8 @@ def csat_report(
         "series": [
             {
                 "period": period.isoformat(),
-                **_proportion_fields(
-                    sum(c[1] for c in series[period].values()),
-                    sum(c[0] for c in series[period].values()),
-                ),
-                "mean": _round(metrics.mean_score({s: c[0] for s, c in series[period].items()})),
+                **_proportion_fields(series[period][SATISFIED], answers_of(series[period])),
+                "mean": _round(metrics.mean_score(_scores(series[period]))),
             }
             for period in periods.periods(start, end, interval)
         ],
@@ -245,7 +247,7 @@ def csat_report(
             "start": prev_start.isoformat(),
             "end": prev_end.isoformat(),
             **_proportion_fields(prev_sat, prev_n),
-            "mean": _round(metrics.mean_score({s: c[0] for s, c in previous.items()})),
+            "mean": _round(metrics.mean_score(_scores(previous))),
             "change": _round(comparison.change),
             "p_value": None if comparison.p_value is None else round(comparison.p_value, 4),
             "significant": comparison.significant,
@@ -259,10 +261,15 @@ def csat_report(
     return report
 
 
+def _scores(counts: Counts) -> dict[int, int]:
+    """Answers per score, for the scores that have any."""
+    return {score: n for score, n in enumerate(counts[:SATISFIED]) if n}
+
+
 def _nps(question: Question | None, current) -> dict | None:
     if question is None:
         return None
-    result = metrics.nps({s: c[0] for s, c in current.get(question.pk, {}).items()})
+    result = metrics.nps(_scores(current.get(question.pk) or empty_counts()))
     return {
         "question": question.key,
         "score": _round(result.score),
@@ -276,9 +283,7 @@ def _nps(question: Question | None, current) -> dict | None:
 def _ces(question: Question | None, current) -> dict | None:
     if question is None:
         return None
-    result = metrics.ces(
-        {s: c[0] for s, c in current.get(question.pk, {}).items()}, question.satisfied
-    )
+    result = metrics.ces(_scores(current.get(question.pk) or empty_counts()), question.satisfied)
     return {
         "question": question.key,
         "scale": question.scale,

@@ -15,12 +15,12 @@ from .responses import (
     BANDS,
     SORTS,
     CommentQuery,
-    attribute_options,
     band_counts,
     band_of,
     comments,
+    control_options,
+    latest_comments,
     responses_in,
-    touchpoint_options,
 )
 from .service import ReportError
 
@@ -88,7 +88,7 @@ def survey_dashboard(request, slug: str):
         return _bad_request(request, FilterError(error.field or "range", str(error)), survey)
     question = survey.primary_question()
     distribution = presentation.distribution_rows(report, question)
-    latest = comments(survey, filters, CommentQuery())[:LATEST_COMMENTS]
+    latest = latest_comments(survey, filters, LATEST_COMMENTS)
     labels = score_labels(question)
     chart = {
         "report": report,
@@ -111,7 +111,7 @@ def survey_dashboard(request, slug: str):
             "report": report,
             "cards": presentation.cards(report),
             "distribution": distribution,
-            "funnel": presentation.funnel(survey, filters),
+            "funnel": presentation.funnel(report),
             "latest": [
                 {
                     "text": comment_for_display(answer.text),
@@ -167,12 +167,13 @@ def controls_context(survey: Survey, filters: ReportFilters) -> dict:
     )
     if active:
         summary += " · " + ngettext("%(n)d filter", "%(n)d filters", active) % {"n": active}
+    touchpoints, attributes = control_options(survey, filters)
     return {
         "filters": filters,
         "filters_summary": summary,
         "presets": PRESETS,
         "intervals": INTERVALS,
-        "touchpoints": touchpoint_options(survey),
+        "touchpoints": touchpoints,
         "attribute_controls": [
             {
                 "name": name,
@@ -180,7 +181,7 @@ def controls_context(survey: Survey, filters: ReportFilters) -> dict:
                 "values": values,
                 "selected": filters.attrs.get(name, ""),
             }
-            for name, values in attribute_options(survey, filters.attrs).items()
+            for name, values in attributes.items()
         ],
     }
 

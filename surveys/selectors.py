@@ -37,6 +37,7 @@ ANSWER_PAGE_FIELDS = (
     "expires_at",
     "clicked_at",
     "answered_at",
+    "sent_at",
     "salt",
     "token_hash",
     "survey__id",

@@ -299,9 +299,10 @@ def pick_language(survey: Survey, *wanted: str) -> str:
 
 def record_click(*, invitation: Invitation) -> None:
     """The customer opened the link: the 'clicked' step of the delivery funnel (first time only)."""
-    Invitation.objects.filter(pk=invitation.pk, clicked_at__isnull=True).update(
+    if Invitation.objects.filter(pk=invitation.pk, clicked_at__isnull=True).update(
         clicked_at=timezone.now()
-    )
+    ):
+        signals.invitation_changed.send(sender=Invitation, invitation=invitation)
 
 
 def check_open(invitation: Invitation) -> None:

@@ -501,3 +501,28 @@ def test_token_is_not_derivable_after_erasure(world):
     services.erase_customer(email=ANA["email"], via="test")
     invitation.refresh_from_db()
     assert tokens.hash_token(world["token"]) != invitation.token_hash
+
+
+def test_erasure_reaches_the_report_rollups_and_keeps_their_figures(world):
+    from reports import rollups, service
+    from reports.models import AnswerCube, AnswerPairCube, InvitationCube
+
+    def cubes() -> str:
+        return json.dumps(
+            [list(m.objects.values()) for m in (AnswerCube, AnswerPairCube, InvitationCube)],
+            default=str,
+        ).casefold()
+
+    survey = world["survey"]
+    rollups.rebuild()
+    today = timezone.localdate()
+    before = service.csat_report(survey, start=today - timedelta(days=7), end=today)
+    assert "ana silva" in cubes()  # the customer_name attribute is a dimension
+
+    services.erase_customer(email=ANA["email"], via="test")
+    rollups.refresh()
+    for value in PERSONAL:
+        assert value.casefold() not in cubes(), value
+    after = service.csat_report(survey, start=today - timedelta(days=7), end=today)
+    for key in ("csat", "n", "satisfied", "mean", "distribution", "response_rate", "funnel"):
+        assert after[key] == before[key], key

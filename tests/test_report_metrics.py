@@ -141,3 +141,32 @@ def test_local_day_follows_the_site_time_zone(settings):
     lo, hi = periods.day_bounds(date(2026, 4, 1), date(2026, 4, 1))
     assert lo.astimezone(UTC) == datetime(2026, 3, 31, 22, 0, tzinfo=UTC)
     assert (hi - lo).total_seconds() == 86400
+
+
+def test_a_range_splits_into_whole_closed_months_and_the_days_around_them():
+    from reports.periods import split_months
+
+    closed = date(2026, 12, 1)
+    assert split_months(
+        date(2026, 1, 15), date(2026, 4, 2), months=True, closed_before=closed, skip=set()
+    ) == (
+        [date(2026, 2, 1), date(2026, 3, 1)],
+        [(date(2026, 1, 15), date(2026, 1, 31)), (date(2026, 4, 1), date(2026, 4, 2))],
+    )
+    # a dirty month in the middle is read as days; an open month is never whole
+    assert split_months(
+        date(2026, 9, 1),
+        date(2026, 12, 31),
+        months=True,
+        closed_before=closed,
+        skip={date(2026, 10, 1)},
+    ) == (
+        [date(2026, 9, 1), date(2026, 11, 1)],
+        [(date(2026, 10, 1), date(2026, 10, 31)), (date(2026, 12, 1), date(2026, 12, 31))],
+    )
+    assert split_months(
+        date(2026, 1, 1), date(2026, 1, 31), months=False, closed_before=closed, skip=set()
+    ) == ([], [(date(2026, 1, 1), date(2026, 1, 31))])
+    assert split_months(
+        date(2026, 1, 2), date(2026, 1, 30), months=True, closed_before=closed, skip=set()
+    ) == ([], [(date(2026, 1, 2), date(2026, 1, 30))])

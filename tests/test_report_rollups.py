@@ -5,9 +5,20 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 
 from reports import rollups, service
-from reports.models import AnswerPairRollup, AnswerRollup, ContactDay, CoverageRollup, DirtyDay
+from reports.models import (
+    AnswerCube,
+    AnswerPairCube,
+    ContactDay,
+    CoverageGrid,
+    CoverageRollup,
+    DirtyDay,
+    DirtyMonth,
+    InvitationCube,
+    RollupOverflow,
+)
 from reports.tasks import refresh_rollups
 from surveys.models import Contact, Invitation, TouchpointEvent
 from tests.factories import make_survey, rating_question
@@ -84,6 +95,12 @@ def random_data(survey, rng: random.Random, *, responses=300, days=70, start=STA
         )
 
 
+def cube_rows(model) -> list[str]:
+    """Every row of a rollup table without its id, sorted."""
+    fields = [f.attname for f in model._meta.concrete_fields if not f.primary_key]
+    return sorted(map(str, model.objects.values_list(*fields)))
+
+
 REQUESTS = [
     {},
     {"interval": "week"},
@@ -135,15 +152,10 @@ def test_recomputing_a_day_gives_the_same_rows():
     rollups.rebuild()
 
     def snapshot():
-        return sorted(
-            AnswerRollup.objects.values_list(
-                "question_id", "day", "dimension", "value", "score", "answers", "satisfied"
-            )
-        ), sorted(
-            AnswerPairRollup.objects.values_list(
-                "day", "dimension", "value", "dimension2", "value2", "score", "answers"
-            )
-        )
+        return [
+            cube_rows(model)
+            for model in (AnswerCube, AnswerPairCube, InvitationCube, RollupOverflow)
+        ]
 
     before = snapshot()
     for day in (date(2026, 1, 2), date(2026, 1, 3)):
@@ -151,7 +163,7 @@ def test_recomputing_a_day_gives_the_same_rows():
         rollups.recompute_day(survey, day)
     rollups.rebuild()
     assert snapshot() == before
-    assert AnswerRollup.objects.filter(dimension="attr:tags").count() == 0
+    assert AnswerCube.objects.filter(dimension="attr:tags").count() == 0
 
 
 def test_new_answers_reach_the_rollups_through_the_beat_task(settings):
@@ -180,11 +192,7 @@ def test_new_answers_reach_the_rollups_through_the_beat_task(settings):
 
     # coverage rows are exactly those of a rebuild from scratch
     def rows():
-        return sorted(
-            map(str, ContactDay.objects.values_list("scope", "contact_id", "day", "previous_day"))
-        ), sorted(
-            map(str, CoverageRollup.objects.values_list("scope", "day", "previous_day", "contacts"))
-        )
+        return [cube_rows(model) for model in (ContactDay, CoverageRollup, CoverageGrid)]
 
     incremental = rows()
     rollups.rebuild()
@@ -233,7 +241,7 @@ def test_rebuild_rollups_command_rebuilds_one_survey_or_all(capsys):
     add_response(survey, {"satisfaction": 4}, at="2026-02-05T10:00")
     call_command("rebuild_rollups", "--survey", "mixed")
     assert "Rollups rebuilt: 32 survey days" in capsys.readouterr().out
-    AnswerRollup.objects.all().delete()
+    AnswerCube.objects.all().delete()
     call_command("rebuild_rollups", "--since", "2026-02-01")
     report = service.csat_report(survey, start=date(2026, 1, 1), end=date(2026, 2, 28))
     assert report["n"] == 1  # January was left alone
@@ -244,3 +252,196 @@ def test_rebuild_rollups_command_rebuilds_one_survey_or_all(capsys):
         call_command("rebuild_rollups", "--survey", "nope")
     with pytest.raises(CommandError, match="--since"):
         call_command("rebuild_rollups", "--since", "yesterday")
+
+
+def test_whole_closed_months_are_read_from_month_rows_and_dirty_months_from_days(
+    django_assert_max_num_queries,
+):
+    survey = three_question_survey()
+    random_data(survey, random.Random(5), responses=200, days=90)
+    rollups.rebuild()
+    months = set(AnswerCube.objects.filter(grain="m").values_list("period", flat=True))
+    assert months == {date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)}
+    assert not DirtyMonth.objects.exists()
+    # a month row is the sum of its day rows
+    days = AnswerCube.objects.filter(
+        grain="d", period__month=2, dimension="", question__key="satisfaction"
+    )
+    [month] = AnswerCube.objects.filter(
+        grain="m", period=date(2026, 2, 1), dimension="", question__key="satisfaction"
+    )
+    assert month.n5 == sum(d.n5 for d in days) and month.satisfied == sum(d.satisfied for d in days)
+
+    # A late answer in February: its day is recomputed and February reads from days until
+    # the refresh sums it again; the figures are exact all along.
+    late = add_response(
+        survey, {"satisfaction": 1}, at="2026-02-14T10:00", attributes={"channel": "web"}
+    )
+    from reports.receivers import mark_response_days
+
+    mark_response_days(sender=None, response=late)
+    rollups.recompute_day(survey, date(2026, 2, 14))
+    assert DirtyMonth.objects.filter(month=date(2026, 2, 1)).exists()
+    for request in REQUESTS:
+        assert_same(survey, date(2026, 1, 1), date(2026, 3, 31), request)
+    rollups.refresh()
+    assert not DirtyMonth.objects.filter(month=date(2026, 2, 1)).exists()
+    for request in REQUESTS:
+        assert_same(survey, date(2026, 1, 1), date(2026, 3, 31), request)
+        assert_same(survey, date(2026, 1, 15), date(2026, 4, 2), request)
+    with django_assert_max_num_queries(12):
+        report = service.csat_report(
+            survey, start=date(2026, 1, 1), end=date(2026, 3, 31), interval="month"
+        )
+    assert report["source"] == "rollups"
+
+
+def test_a_dimension_with_too_many_values_is_read_from_the_raw_rows(settings):
+    settings.REPORTS_MAX_DIMENSION_VALUES = 5
+    survey = three_question_survey()
+    rng = random.Random(6)
+    for i in range(40):
+        add_response(
+            survey,
+            {"satisfaction": rng.randint(1, 5)},
+            at=START + timedelta(hours=i * 12 if i < 10 else 240 + i),
+            attributes={"order_id": f"A-{i}", "channel": rng.choice(CHANNELS)},
+        )
+    rollups.rebuild()
+    assert RollupOverflow.objects.filter(dimension="attr:order_id", grain="d").exists()
+    assert RollupOverflow.objects.filter(dimension="attr:order_id", grain="m").exists()
+    # quiet days keep their few order numbers; the busy days and the month have none
+    busy = {date(2026, 1, 11), date(2026, 1, 12)}
+    for kept in (
+        AnswerCube.objects.filter(dimension="attr:order_id"),
+        AnswerPairCube.objects.filter(Q(dimension="attr:order_id") | Q(dimension2="attr:order_id")),
+    ):
+        assert kept.filter(grain="d", period__lt=date(2026, 1, 11)).exists()
+        assert not kept.filter(Q(grain="m") | Q(period__in=busy)).exists()
+    assert AnswerCube.objects.filter(dimension="attr:channel", grain="m").exists()
+    for request in (
+        {"group_by": "order_id"},
+        {"attrs": {"order_id": "A-3"}},
+        {"attrs": {"channel": "web"}, "group_by": "order_id"},
+    ):
+        assert_same(survey, date(2026, 1, 1), date(2026, 1, 31), request)
+        report = service.csat_report(
+            survey, start=date(2026, 1, 1), end=date(2026, 1, 31), **request
+        )
+        assert report["source"] == "raw"
+    report = service.csat_report(
+        survey, start=date(2026, 1, 1), end=date(2026, 1, 31), group_by="channel"
+    )
+    assert report["source"] == "rollups" and report["n"] == 40
+
+
+def test_the_funnel_counts_invitations_sent_in_the_range_from_the_rollups():
+    survey = three_question_survey()
+    contact = Contact.objects.create(email="f@example.com")
+    sent = datetime(2026, 1, 10, 9, tzinfo=UTC)
+    for i, (bounced, clicked, answered) in enumerate(
+        [(True, False, False), (False, True, False), (False, True, True), (False, True, True)]
+    ):
+        invitation = Invitation.objects.create(
+            survey=survey,
+            contact=contact,
+            salt=f"s{i}",
+            token_hash=f"funnel-{i}",
+            status="sent",
+            sent_at=sent,
+            bounced_at=sent if bounced else None,
+            clicked_at=sent if clicked else None,
+            answered_at=sent if answered else None,
+            attributes={"channel": "web"},
+        )
+        if answered:
+            response = add_response(survey, {"satisfaction": 4}, at=sent)
+            response.invitation = invitation
+            response.save()
+            if i == 3:
+                from surveys.models import Answer
+
+                Answer.objects.create(
+                    response=response,
+                    question=survey.questions.get(key="comment"),
+                    text="Quick delivery",
+                )
+    rollups.rebuild()
+    for source in ("rollups", "raw"):
+        report = service.csat_report(
+            survey, start=date(2026, 1, 1), end=date(2026, 1, 31), source=source
+        )
+        assert report["funnel"] == {
+            "sent": 4,
+            "delivered": 3,
+            "bounced": 1,
+            "clicked": 3,
+            "answered": 2,
+            "commented": 1,
+        }
+    assert_same(survey, date(2026, 1, 1), date(2026, 1, 31), {"attrs": {"channel": "web"}})
+
+
+def test_a_late_click_reaches_the_funnel_of_the_day_the_invitation_was_sent(client):
+    from surveys import services
+
+    survey = make_survey(slug="clicks", questions=[rating_question(primary=True, required=True)])
+    contact = Contact.objects.create(email="click@example.com")
+    invitation, token = services.new_invitation(survey=survey, contact=contact)
+    invitation.status, invitation.sent_at = "sent", datetime(2026, 1, 3, 8, tzinfo=UTC)
+    invitation.expires_at = None
+    invitation.save()
+    rollups.rebuild()
+    DirtyDay.objects.all().delete()
+    assert client.get(f"/s/{token}/?score=4").status_code == 200
+    assert list(DirtyDay.objects.values_list("survey_id", "day")) == [(survey.pk, date(2026, 1, 3))]
+    rollups.refresh()
+    report = service.csat_report(survey, start=date(2026, 1, 1), end=date(2026, 1, 31))
+    assert (report["funnel"]["sent"], report["funnel"]["clicked"]) == (1, 1)
+
+
+def test_dimensions_beyond_the_daily_limit_are_read_from_the_raw_rows(monkeypatch):
+    monkeypatch.setattr(rollups, "MAX_DIMENSIONS", 3)  # attr:a, attr:b, attr:c; then the rest
+    survey = three_question_survey()
+    rng = random.Random(7)
+    for i in range(30):
+        extra = {"z": "late"} if i % 2 else {}
+        add_response(
+            survey,
+            {"satisfaction": rng.randint(1, 5)},
+            at=START + timedelta(hours=i * 7),
+            attributes={"a": rng.choice("xy"), "b": rng.choice("uv"), "c": "k", **extra},
+        )
+    rollups.rebuild()
+    dims = set(AnswerCube.objects.values_list("dimension", flat=True))
+    assert dims == {"", "attr:a", "attr:b", "attr:c"}
+    assert RollupOverflow.objects.filter(dimension="language", grain="d").exists()
+    for request in (
+        {"group_by": "a", "attrs": {"b": "u"}},
+        {"group_by": "language"},
+        {"attrs": {"z": "late"}},
+        {"touchpoint": "purchase"},
+    ):
+        assert_same(survey, date(2026, 1, 1), date(2026, 1, 31), request)
+    report = service.csat_report(
+        survey, start=date(2026, 1, 1), end=date(2026, 1, 31), group_by="c"
+    )
+    assert report["source"] == "rollups" and report["n"] == 30
+
+
+def test_distinct_contacts_from_the_grid_equal_the_raw_count_for_any_range():
+    survey = three_question_survey()
+    rng = random.Random(8)
+    random_data(survey, rng, responses=150, days=100, start=datetime(2026, 1, 20, tzinfo=UTC))
+    rollups.rebuild()
+    raw = service.RawSource()
+    fast = service.RollupSource()
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(0, 140)]
+    for _ in range(60):
+        first, last = sorted(rng.sample(days, 2))
+        expected = raw.coverage_counts(survey, first, last, survey.touchpoint)
+        assert fast.coverage_counts(survey, first, last, survey.touchpoint) == expected, (
+            first,
+            last,
+        )
+    assert fast.coverage_counts(survey, date(2026, 1, 1), date(2026, 6, 1), "purchase")[0] > 30

@@ -68,6 +68,17 @@ class FiltersSerializer(serializers.Serializer):
     attrs = serializers.DictField(child=serializers.CharField())
 
 
+class FunnelSerializer(serializers.Serializer):
+    """Invitations sent in the range, and how many of them got to each step."""
+
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField(help_text="Sent and not bounced.")
+    bounced = serializers.IntegerField()
+    clicked = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    commented = serializers.IntegerField()
+
+
 class CsatReportSerializer(ProportionSerializer):
     survey = serializers.CharField()
     source = serializers.ChoiceField(choices=["rollups", "raw"])
@@ -82,6 +93,7 @@ class CsatReportSerializer(ProportionSerializer):
     response_rate = serializers.FloatField(allow_null=True)
     sent = serializers.IntegerField()
     answered = serializers.IntegerField()
+    funnel = FunnelSerializer()
     coverage = serializers.FloatField(allow_null=True)
     respondents = serializers.IntegerField()
     customers = serializers.IntegerField()
