@@ -13,6 +13,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from surveys import scales
+from surveys import selectors as delivery
 from surveys.models import Answer, Invitation, Question, Survey
 
 from .filters import ReportFilters
@@ -160,7 +161,8 @@ def funnel(survey: Survey, filters: ReportFilters) -> dict | None:
     ).exclude(text="")
     counts = rows.aggregate(
         sent=Count("id"),
-        delivered=Count("id", filter=Q(bounced_at__isnull=True)),
+        # the same definition as the designer's delivery page (surveys.selectors)
+        delivered=Count("id", filter=delivery.DELIVERED),
         clicked=Count("id", filter=Q(clicked_at__isnull=False)),
         answered=Count("id", filter=Q(answered_at__isnull=False)),
         commented=Count("id", filter=Q(Exists(commented))),
