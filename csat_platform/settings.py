@@ -284,9 +284,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Covering indexes (INCLUDE) speed up PostgreSQL; SQLite builds the same index without them.
-    SILENCED_SYSTEM_CHECKS.append("models.W040")
 if not SECURE_HSTS_PRELOAD:
     # Preloading is a one-way decision for the operator's whole domain, not ours to make.
     SILENCED_SYSTEM_CHECKS.append("security.W021")

