@@ -111,7 +111,7 @@ def survey_delivery(request: HttpRequest, slug: str) -> HttpResponse:
     reason = params.get("skip", "")
     reason = reason if reason in TouchpointSkip.Reason.values else ""
 
-    summary = selectors.delivery_summary(survey)
+    summary, counted_at = selectors.recent_delivery_summary(survey)
     page = selectors.invitation_page(
         survey,
         state=state,
@@ -181,6 +181,7 @@ def survey_delivery(request: HttpRequest, slug: str) -> HttpResponse:
         "survey": survey,
         "section": "design",
         "summary": summary,
+        "counted_at": counted_at,
         "total_n": _n(summary.total),
         "states": states,
         "funnel": funnel,

@@ -260,6 +260,13 @@ class Invitation(models.Model):
                 condition=Q(is_test=False),
                 name="invitation_delivery",
             ),
+            # serves the delivery page's list of answered invitations, newest first
+            # (selectors.invitation_page): answers spread over every status
+            models.Index(
+                fields=["survey", "id"],
+                condition=Q(is_test=False, answered_at__isnull=False),
+                name="invitation_answered",
+            ),
             # serves the fatigue rule: last invitation of a customer
             models.Index(fields=["contact", "created_at"], name="invitation_contact_time"),
             # serves the reminder claim: sent, unanswered invitations whose reminder is due

@@ -255,6 +255,7 @@ def test_the_api_returns_the_same_figures(admin_client, key_client, world):
             "funnel": summary.funnel,
             "skipped": 0,
             "skips": summary.skips,
+            "counted_at": None,
         }
     assert key_client.get("/api/v1/surveys/nope/delivery/").status_code == 404
 
@@ -284,14 +285,37 @@ def _plan(sql_and_params) -> str:
 @pytest.mark.skipif("not on_postgres()")
 def test_the_lists_read_a_page_along_the_delivery_indexes(world):
     rows = Invitation.objects.filter(survey=world, is_test=False)
-    for state in ("sent", "clicked", "answered"):
+    for state in ("sent", "clicked", "bounced"):
         statuses, extra = selectors.STATES[state]
         page = rows.filter(extra, status=statuses[0], id__lt=10**9).order_by("-id")
         plan = _plan(page.values_list("id", flat=True)[:51].query.sql_with_params())
         assert "invitation_delivery" in plan and "Sort" not in plan, plan
+    answered = rows.filter(answered_at__isnull=False, id__lt=10**9).order_by("-id")
+    plan = _plan(answered.values_list("id", flat=True)[:51].query.sql_with_params())
+    assert "invitation_answered" in plan and "Sort" not in plan, plan
     skips = TouchpointSkip.objects.filter(survey=world, reason="filtered").order_by("-id")
     plan = _plan(skips.values_list("id", flat=True)[:26].query.sql_with_params())
     assert "Index Only Scan" in plan and "touchpoint_skip_reason" in plan, plan
     assert "Sort" not in plan, plan
     counts = TouchpointSkip.objects.filter(survey=world).values("reason").annotate(n=Count("id"))
     assert "touchpoint_skip_reason" in _plan(counts.order_by().query.sql_with_params())
+
+
+def test_a_big_survey_is_counted_at_most_every_30_seconds(admin_client, world, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    selectors.SUMMARY_LIVE_LIMIT, limit = 5, selectors.SUMMARY_LIVE_LIMIT
+    try:
+        html = admin_client.get(PAGE).content.decode()
+        assert "Counted at" in html
+        invitation(world, "late@example.com")
+        assert selectors.recent_delivery_summary(world)[0].total == 11  # from the cache
+        assert selectors.delivery_summary(world).total == 12
+        # The list itself is live.
+        assert "late@example.com" in admin_client.get(PAGE).content.decode()
+        cache.clear()
+        assert selectors.recent_delivery_summary(world)[0].total == 12
+    finally:
+        selectors.SUMMARY_LIVE_LIMIT = limit
+        cache.clear()

@@ -34,6 +34,11 @@ class DeliverySchema(serializers.Serializer):
     )
     skipped = serializers.IntegerField(help_text="Touchpoints the survey did not invite for.")
     skips = _counts("SkipReasons", TouchpointSkip.Reason.values, "Skipped touchpoints per reason.")
+    counted_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="null: counted now. Surveys with 50,000 invitations or more are counted at "
+        "most every 30 seconds; this is when.",
+    )
 
 
 class SurveyDeliveryView(APIView):
@@ -45,7 +50,7 @@ class SurveyDeliveryView(APIView):
     )
     def get(self, request, slug):
         survey = get_object_or_404(Survey, slug=slug)
-        summary = selectors.delivery_summary(survey)
+        summary, counted_at = selectors.recent_delivery_summary(survey)
         return Response(
             {
                 "survey": survey.slug,
@@ -54,5 +59,6 @@ class SurveyDeliveryView(APIView):
                 "funnel": summary.funnel,
                 "skipped": sum(summary.skips.values()),
                 "skips": summary.skips,
+                "counted_at": counted_at,
             }
         )
