@@ -154,7 +154,7 @@ def survey_delivery(request: HttpRequest, slug: str) -> HttpResponse:
                 "count": count,
                 "n": _n(count),
                 "share": _percent(count, summary.funnel["sent"]),
-                "step": _percent(count, previous) if previous is not None else "",
+                "step": _percent(count, previous) if previous else "",
                 "width": round(100 * count / summary.funnel["sent"])
                 if summary.funnel["sent"]
                 else 0,
