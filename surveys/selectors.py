@@ -241,9 +241,13 @@ def _page_ids(parts: list[QuerySet], *, before: int | None, after: int | None, s
 
 
 def _contacts_matching(search: str) -> QuerySet:
-    """Contacts whose email is, or starts with, `search` (case-insensitive)."""
+    """Contacts whose email is `search` (a whole address: along contact_email_lower) or starts
+    with it (a few letters: a scan of the contacts), case-insensitive."""
     term = search.strip().lower()
-    return Contact.objects.annotate(email_key=Lower("email")).filter(email_key__startswith=term)
+    contacts = Contact.objects.annotate(email_key=Lower("email"))
+    if "@" in term and not term.endswith("@"):
+        return contacts.filter(email_key=term)
+    return contacts.filter(email_key__startswith=term)
 
 
 def invitation_page(
