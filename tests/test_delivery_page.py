@@ -319,3 +319,48 @@ def test_a_big_survey_is_counted_at_most_every_30_seconds(admin_client, world, s
     finally:
         selectors.SUMMARY_LIVE_LIMIT = limit
         cache.clear()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_page_fits_a_phone_and_a_desktop_and_filters_by_clicking(browser, live_server):
+    from django.contrib.auth.models import Group
+
+    from access.roles import MANAGER, SURVEY_ADMIN
+
+    from .factories import admin_user
+
+    for role in (MANAGER, SURVEY_ADMIN):  # an earlier transactional test may have flushed them
+        Group.objects.get_or_create(name=role)
+    survey = make_survey()
+    for n in range(60):
+        invitation(survey, f"customer{n}@a-rather-long-domain-name.example.com")
+    invitation(
+        survey,
+        "bounce@example.com",
+        status=Status.BOUNCED,
+        bounced_at=timezone.now(),
+        reason="bounced: smtp;550 5.1.1 The email account that you tried to reach does not exist.",
+    )
+    admin_user(username="ada", password="pw")
+    for width, height in ((1280, 900), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/?next={PAGE}")
+        page.fill("input[name=username]", "ada")
+        page.fill("input[name=password]", "pw")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"**{PAGE}")
+        # Nothing sticks out sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.locator(".state").count() == 9
+        page.click('.state[data-state="bounced"]')
+        page.wait_for_url("**state=bounced**")
+        rows = page.locator("table.invitations tbody tr")
+        assert rows.count() == 1
+        assert "5.1.1" in rows.first.inner_text()
+        page.goto(f"{live_server.url}{PAGE}")
+        assert page.locator("table.invitations tbody tr").count() == 50
+        page.click('a[rel="next"]')
+        assert page.locator("table.invitations tbody tr").count() == 11
+        context.close()
