@@ -202,6 +202,8 @@ def test_a_mailgun_permanent_failure_is_matched_by_our_own_message_id(client, se
     _survey, invitation = sent
     header = smtp_server.messages[0]["message"]["Message-ID"].strip()
     assert header == invitation.message_id  # sent over SMTP: our Message-ID is the id
+    # Postmark's SMTP relay turns this header into the metadata its webhooks echo back.
+    assert smtp_server.messages[0]["message"]["X-PM-Metadata-invitation"] == str(invitation.pk)
 
     response = post_mailgun(client, signed_mailgun(mailgun_failed(header)))
     assert response.status_code == 200
