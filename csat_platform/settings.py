@@ -4,6 +4,7 @@ Every variable is optional for the demo (SQLite, an embedded broker, mail kept i
 production (DEBUG off) refuses to start without SECRET_KEY. See .env.example.
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -227,8 +228,24 @@ CELERY_BEAT_SCHEDULE["expire-invitations"] = {
     "schedule": 300.0,
     "options": {"expires": 300},
 }
-# Bounce and complaint webhooks at /anymail/<esp>/tracking/, with HTTP basic auth "user:password".
-ANYMAIL = {"WEBHOOK_SECRET": _secret("ANYMAIL_WEBHOOK_SECRET", default="") or ""}
+# Bounce and complaint webhooks at /anymail/<esp>/tracking/ (surveys.webhooks), protected by HTTP
+# basic auth "user:password" (several, comma-separated, while rotating). Unset, they answer 403:
+# django-anymail alone would accept anyone's events. Other anymail settings come from
+# ANYMAIL_<NAME> variables, e.g. ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY.
+ANYMAIL: dict = {
+    name.removeprefix("ANYMAIL_").removesuffix("_FILE"): ""
+    for name in os.environ
+    if name.startswith("ANYMAIL_") and name != "ANYMAIL_WEBHOOK_SECRET"
+}
+ANYMAIL = {name: _secret(f"ANYMAIL_{name}", default="") for name in ANYMAIL}
+ANYMAIL["WEBHOOK_SECRET"] = [
+    s.strip() for s in (_secret("ANYMAIL_WEBHOOK_SECRET", default="") or "").split(",") if s.strip()
+]
+if any(":" not in s[1:-1] for s in ANYMAIL["WEBHOOK_SECRET"]):
+    raise ImproperlyConfigured(
+        'ANYMAIL_WEBHOOK_SECRET must be "user:password" (or several, comma-separated); '
+        "put the same user and password into the webhook URL at your email provider."
+    )
 
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -32,3 +32,6 @@ urlpatterns += [
 
 # Privacy: erase and export one customer's data (admins and API keys).
 urlpatterns += [path("api/v1/", include("privacy.urls"))]
+
+# Email providers' bounce, complaint and delivery events: /anymail/<esp>/tracking/.
+urlpatterns += [path("anymail/", include("surveys.webhooks"))]

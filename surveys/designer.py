@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.text import slugify
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from access.views import survey_admin_required
 
@@ -17,7 +17,7 @@ from . import scales, selectors, services
 from .answer_page import question_views
 from .api.serializers import SurveySerializer
 from .errors import DomainError
-from .models import Invitation, Question, Survey
+from .models import Question, Survey
 from .survey_templates import TEMPLATES
 from .tasks import send_test_invitation
 
@@ -172,26 +172,3 @@ def survey_send_test(request: HttpRequest, slug: str) -> HttpResponse:
         return JsonResponse({"detail": str(error)}, status=error.status)
     transaction.on_commit(lambda: send_test_invitation.delay(invitation.pk))
     return JsonResponse({"link": services.invitation_link(token), "email": email}, status=201)
-
-
-@survey_admin_required
-@require_http_methods(["GET"])
-def survey_invitations(request: HttpRequest, slug: str) -> HttpResponse:
-    survey = get_object_or_404(Survey, slug=slug)
-    status = request.GET.get("status", "")
-    invitations = (
-        Invitation.objects.filter(survey=survey).select_related("contact").order_by("-created_at")
-    )
-    if status in Invitation.Status.values:
-        invitations = invitations.filter(status=status)
-    return render(
-        request,
-        "design/invitations.html",
-        {
-            "survey": survey,
-            "invitations": invitations[:200],
-            "status": status,
-            "statuses": Invitation.Status.choices,
-            "funnel": selectors.invitation_counts(survey),
-        },
-    )

@@ -145,6 +145,8 @@ def build_invitation_email(
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
+            # Postmark's SMTP relay turns this into the metadata its bounce webhooks echo back.
+            "X-PM-Metadata-invitation": str(invitation.pk),
         },
     )
     message.attach_alternative(html, "text/html")

@@ -251,8 +251,22 @@ class Invitation(models.Model):
         indexes = [
             # serves the beat claim: due scheduled invitations, oldest first
             models.Index(fields=["status", "due_at"], name="invitation_due"),
-            # serves the admin's per-survey delivery funnel
-            models.Index(fields=["survey", "status"], name="invitation_survey_status"),
+            # serves the delivery page: its counts per state and funnel step (selectors.
+            # delivery_summary) and its lists per status, newest first, a page at a time
+            # (selectors.invitation_page). No INCLUDE of the funnel's timestamps: an index on
+            # clicked_at would cost every answer-page click its HOT update.
+            models.Index(
+                fields=["survey", "status", "id"],
+                condition=Q(is_test=False),
+                name="invitation_delivery",
+            ),
+            # serves the delivery page's list of answered invitations, newest first
+            # (selectors.invitation_page): answers spread over every status
+            models.Index(
+                fields=["survey", "id"],
+                condition=Q(is_test=False, answered_at__isnull=False),
+                name="invitation_answered",
+            ),
             # serves the fatigue rule: last invitation of a customer
             models.Index(fields=["contact", "created_at"], name="invitation_contact_time"),
             # serves the reminder claim: sent, unanswered invitations whose reminder is due
@@ -330,6 +344,10 @@ class Answer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["response", "question"], name="answer_once"),
         ]
+        indexes = [
+            # serves the delivery funnel's "commented" step (selectors.commented_count)
+            models.Index(fields=["question"], condition=~Q(text=""), name="answer_with_text"),
+        ]
 
     def __str__(self) -> str:
         return f"answer {self.pk} ({self.score if self.score is not None else 'text'})"
@@ -363,8 +381,9 @@ class TouchpointSkip(models.Model):
             models.UniqueConstraint(fields=["touchpoint", "survey"], name="touchpoint_skip_once"),
         ]
         indexes = [
-            # serves the admin's counts per reason of one survey
-            models.Index(fields=["survey", "reason"], name="touchpoint_skip_reason"),
+            # serves the delivery page: counts per reason of one survey (index-only) and the
+            # skips of one reason, newest first (selectors.skip_page)
+            models.Index(fields=["survey", "reason", "id"], name="touchpoint_skip_reason"),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import designer, views
+from . import delivery_page, designer, views
 
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="survey-answer"),
@@ -11,5 +11,9 @@ urlpatterns = [
     path("design/<slug:slug>/", designer.survey_edit, name="design-edit"),
     path("design/<slug:slug>/preview/", designer.survey_preview, name="design-preview"),
     path("design/<slug:slug>/test/", designer.survey_send_test, name="design-send-test"),
-    path("design/<slug:slug>/invitations/", designer.survey_invitations, name="design-invitations"),
+    path(
+        "design/<slug:slug>/invitations/",
+        delivery_page.survey_delivery,
+        name="design-invitations",
+    ),
 ]

@@ -68,3 +68,16 @@ def test_demo_generates_and_keeps_its_own_secret(tmp_path):
     assert len(key) >= 50
     run_manage("check", env_overrides={"DEBUG": "1", "CSAT_VAR_DIR": str(tmp_path)})
     assert (tmp_path / "secret_key").read_text() == key
+
+
+def test_a_webhook_secret_without_user_and_password_is_refused(tmp_path):
+    result = run_manage(
+        "check",
+        env_overrides={
+            "DEBUG": "1",
+            "CSAT_VAR_DIR": str(tmp_path),
+            "ANYMAIL_WEBHOOK_SECRET": "just-a-password",
+        },
+    )
+    assert result.returncode != 0
+    assert 'ANYMAIL_WEBHOOK_SECRET must be "user:password"' in result.stderr

@@ -20,3 +20,10 @@ urlpatterns = [
 from .touchpoints import TouchpointView  # noqa: E402
 
 urlpatterns += [path("touchpoints/", TouchpointView.as_view(), name="api-touchpoints")]
+
+# The delivery page's figures.
+from .delivery import SurveyDeliveryView  # noqa: E402
+
+urlpatterns += [
+    path("surveys/<slug:slug>/delivery/", SurveyDeliveryView.as_view(), name="api-survey-delivery")
+]

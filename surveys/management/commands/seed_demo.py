@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from access.roles import MANAGER, SURVEY_ADMIN
 from followups import demo as followups_demo
+from surveys import demo as delivery_demo
 from surveys import scales, services
 from surveys.models import Answer, Contact, Invitation, Response, Survey
 
@@ -76,7 +77,13 @@ class Command(BaseCommand):
             )
             count = self._answers(purchase, rng, days, per_day, "product")
             count += self._answers(support, rng, days, per_day // 2, "agent")
+            delivery = delivery_demo.seed_delivery(purchase, rng)
         self.stdout.write(f"Demo data created: 3 surveys, {count} responses.")
+        self.stdout.write(
+            "Delivery of the purchase survey: "
+            + ", ".join(f"{n} {what}" for what, n in delivery.items())
+            + "."
+        )
         followups_demo.seed(self.stdout)
 
     def _answers(
