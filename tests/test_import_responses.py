@@ -2,12 +2,13 @@
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from privacy import services as privacy_services
 from reports import imports, rollups
@@ -196,17 +197,26 @@ def marked(monkeypatch) -> set:
 
 def test_a_large_import_rebuilds_the_rollups_from_its_first_day(tmp_path, marked):
     survey = make_survey(slug="shop")
-    days = [date(2023, 1, 1).toordinal() + i for i in range(imports.RECOMPUTE_DAYS_LIMIT + 10)]
+    today = timezone.localdate()
+    days = [today - timedelta(days=i) for i in range(1, imports.RECOMPUTE_DAYS_LIMIT + 10)]
     text = "submitted_at,score\n" + "".join(
-        f"{date.fromordinal(d).isoformat()},{5 if d % 3 else 1}\n" for d in days
+        f"{d.isoformat()},{5 if d.toordinal() % 3 else 1}\n" for d in days
     )
     out = run(write(tmp_path, text), "--survey", "shop")
-    assert "rebuilt from 2023-01-01" in out
-    report = csat_report(survey, start=date(2023, 1, 1), end=date(2023, 12, 31), interval="month")
+    assert f"rebuilt from {min(days).isoformat()}" in out
+    report = csat_report(survey, start=min(days), end=today, interval="month")
     assert report["n"] == len(days)
-    assert report["satisfied"] == sum(1 for d in days if d % 3)
+    assert report["satisfied"] == sum(1 for d in days if d.toordinal() % 3)
     # The days were marked stale too, so beat catches up even if the command had died.
-    assert marked == {date.fromordinal(d) for d in days}
+    assert marked == set(days)
+
+
+def test_a_few_days_spread_over_years_are_recomputed_one_by_one(tmp_path):
+    survey = make_survey(slug="shop")
+    text = "submitted_at,score\n" + "".join(f"{1980 + y}-06-01,5\n" for y in range(46))
+    out = run(write(tmp_path, text), "--survey", "shop")
+    assert "46 days recomputed" in out
+    assert csat_report(survey, start=date(2024, 1, 1), end=date(2024, 12, 31))["n"] == 1
 
 
 def test_dry_run_writes_nothing(tmp_path):
@@ -308,20 +318,22 @@ def test_an_unreadable_line_stops_the_import_after_whole_batches(tmp_path):
 def test_a_failing_batch_leaves_no_half_written_rows(tmp_path, monkeypatch, marked):
     survey = make_survey(slug="shop")
     calls = {"n": 0}
-    original = Answer.objects.bulk_create
+    mark_dirty = rollups.mark_dirty
 
-    def failing(*args, **kwargs):
+    def dies_in_the_second_batch(survey_id, days):
         calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("the database went away")
-        return original(*args, **kwargs)
+        if calls["n"] == 2:  # after the batch's rows were written, before its commit
+            raise RuntimeError("the process died")
+        mark_dirty(survey_id, days)
 
-    monkeypatch.setattr(Answer.objects, "bulk_create", failing)
-    text = "submitted_at,score\n" + "".join(f"2024-03-{d:02d},5\n" for d in range(1, 7))
+    monkeypatch.setattr(rollups, "mark_dirty", dies_in_the_second_batch)
+    text = "submitted_at,score,comment\n" + "".join(
+        f"2024-03-{d:02d},5,c{d}\n" for d in range(1, 7)
+    )
     with pytest.raises(RuntimeError):
         run(write(tmp_path, text), "--survey", "shop", "--batch-size", "3")
     assert Response.objects.filter(survey=survey).count() == 3
-    assert Answer.objects.count() == 3
+    assert Answer.objects.count() == 6
     assert marked == {date(2024, 3, d) for d in (1, 2, 3)}
 
 
