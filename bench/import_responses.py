@@ -101,9 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=730)
-    parser.add_argument(
-        "--database-url", default="postgres://postgres@127.0.0.1:5432/bench_import"
-    )
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_import")
     args = parser.parse_args()
     setup(args.database_url)
 

@@ -24,6 +24,7 @@ from typing import BinaryIO
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import Max
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -707,7 +708,8 @@ def update_rollups(survey: Survey, days: set[date], *, progress=None) -> str:
     """Bring the survey's rollups up to date for the imported days; says how.
 
     Day by day costs about 50-80 ms a day; a rebuild from the first imported day costs in
-    proportion to the days from there to today (8-50 ms each, by how many answers a day holds).
+    proportion to the days from there to the survey's last answer (8-50 ms each, by how many
+    answers a day holds).
     So a rebuild pays off once the imported days are more than about a third of that span
     (bench/import_responses.py measures both). The days were marked stale as well: had this
     step not run, beat would have folded them in.
@@ -715,7 +717,9 @@ def update_rollups(survey: Survey, days: set[date], *, progress=None) -> str:
     if not days:
         return "nothing to update"
     first = min(days)
-    span = (max(max(days), timezone.localdate()) - first).days + 1
+    latest = Response.objects.filter(survey_id=survey.pk).aggregate(m=Max("submitted_at"))["m"]
+    last = max(max(days), periods.local_day(latest)) if latest else max(days)
+    span = (last - first).days + 1
     if len(days) <= max(RECOMPUTE_DAYS_LIMIT, span // 3):
         for day in sorted(days):
             rollups.recompute_day(survey, day)
