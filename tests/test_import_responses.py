@@ -153,7 +153,7 @@ def test_reimporting_the_same_file_adds_nothing(tmp_path):
     with open(path, "a") as f:
         f.write("2024-03-02,2,,,,,south\n")
     third = run(path, "--survey", "shop")
-    assert "Imported 1 responses" in third and "Already imported: 4" in third
+    assert "Imported 1 response " in third and "Already imported: 4" in third
     assert csat_report(survey, **MARCH)["n"] == 5
 
 
@@ -345,7 +345,7 @@ def test_an_erased_customer_is_not_imported_again(tmp_path):
     text = "submitted_at,score,customer_email\n2024-03-01,5,GONE@example.com\n2024-03-01,4,\n"
     out = run(write(tmp_path, text), "--survey", "shop")
     assert "line 2: the customer's personal data was erased" in out
-    assert "Imported 1 responses" in out
+    assert "Imported 1 response " in out
     assert not Contact.objects.filter(email__iexact="gone@example.com").exists()
 
 

@@ -109,7 +109,8 @@ class Command(BaseCommand):
         rate = f", {result.lines / seconds:,.0f} lines/s" if seconds > 0 and result.lines else ""
         out.write(
             self.style.SUCCESS(
-                f"{verb} {result.imported:,} responses into {survey.name!r} ({survey.slug}) "
+                f"{verb} {result.imported:,} response{'' if result.imported == 1 else 's'} "
+                f"into {survey.name!r} ({survey.slug}) "
                 f"from {result.lines:,} lines in {seconds:.1f} s{rate}."
             )
         )
