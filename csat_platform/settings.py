@@ -318,6 +318,21 @@ FOLLOWUPS_WEBHOOK_MAX_ATTEMPTS = env.int("FOLLOWUPS_WEBHOOK_MAX_ATTEMPTS", defau
 FOLLOWUPS_WEBHOOK_RETRY_BASE_SECONDS = env.int("FOLLOWUPS_WEBHOOK_RETRY_BASE_SECONDS", default=30)
 FOLLOWUPS_WEBHOOK_RETRY_MAX_SECONDS = env.int("FOLLOWUPS_WEBHOOK_RETRY_MAX_SECONDS", default=3600)
 FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS = env.int("FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# The sweep opens follow-ups whose task was lost (broker down when the answer came in): answers
+# from the last FOLLOWUPS_SWEEP_HOURS, older than the grace, at most FOLLOWUPS_SWEEP_LIMIT a run.
+FOLLOWUPS_SWEEP_SECONDS = env.int("FOLLOWUPS_SWEEP_SECONDS", default=300)
+FOLLOWUPS_SWEEP_HOURS = env.int("FOLLOWUPS_SWEEP_HOURS", default=48)
+FOLLOWUPS_SWEEP_GRACE_SECONDS = env.int("FOLLOWUPS_SWEEP_GRACE_SECONDS", default=120)
+FOLLOWUPS_SWEEP_LIMIT = env.int("FOLLOWUPS_SWEEP_LIMIT", default=200)
+if min(FOLLOWUPS_SWEEP_SECONDS, FOLLOWUPS_SWEEP_HOURS, FOLLOWUPS_SWEEP_LIMIT) < 1:
+    raise ImproperlyConfigured(
+        "FOLLOWUPS_SWEEP_SECONDS, FOLLOWUPS_SWEEP_HOURS and FOLLOWUPS_SWEEP_LIMIT must be ≥ 1."
+    )
+CELERY_BEAT_SCHEDULE["followups-sweep"] = {
+    "task": "followups.tasks.sweep_follow_ups",
+    "schedule": FOLLOWUPS_SWEEP_SECONDS,
+    "options": {"expires": FOLLOWUPS_SWEEP_SECONDS},  # a missed run is not worth two
+}
 CELERY_BEAT_SCHEDULE["followups-csat-alerts"] = {
     "task": "followups.tasks.check_csat_alerts",
     "schedule": env.int("FOLLOWUPS_ALERT_CHECK_SECONDS", default=900),

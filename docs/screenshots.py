@@ -50,6 +50,10 @@ def main(base: str) -> None:
         link = desk.locator("#test-link").get_attribute("href")
 
         phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        # The support survey as German and Polish customers see it (seed 003's school grades).
+        for language in ("de", "pl"):
+            phone.goto(f"{link}?lang={language}")
+            phone.screenshot(path=OUT / f"answer-{language}.png", full_page=True)
         phone.goto(link + "?score=2")
         phone.screenshot(path=OUT / "answer-phone.png", full_page=True)
         phone.locator("button[type=submit]").click()
@@ -66,6 +70,15 @@ def main(base: str) -> None:
         manager.goto(f"{base}/dashboard/purchase/?group_by=channel")
         manager.wait_for_timeout(800)
         manager.screenshot(path=OUT / "dashboard.png", full_page=True)
+        # The support dashboard down to its loop times: CSAT, and how fast unhappy customers
+        # were called back and their follow-ups resolved.
+        manager.goto(f"{base}/dashboard/support/")
+        manager.wait_for_timeout(800)
+        bottom = manager.locator("[data-panel=loop]").bounding_box()
+        manager.screenshot(
+            path=OUT / "dashboard-loop.png",
+            clip={"x": 0, "y": 0, "width": 1280, "height": bottom["y"] + bottom["height"] + 16},
+        )
         small = browser.new_page(viewport={"width": 390, "height": 844})
         log_in(small, base, "manager", "demo-manager")
         small.goto(f"{base}/dashboard/purchase/comments/")

@@ -136,6 +136,14 @@ def deliver_webhook(self, delivery_id: int) -> str:
 
 
 @shared_task(acks_late=True)
+def sweep_follow_ups() -> int:
+    """Beat: open the follow-ups whose task a broker outage lost; returns how many."""
+    from . import sweep
+
+    return sweep.open_missed()
+
+
+@shared_task(acks_late=True)
 def check_csat_alerts() -> int:
     """Beat: evaluate every active survey with a target; returns how many alerts fired."""
     from . import alerts

@@ -5,6 +5,7 @@ only picks, formats and words them, so the page and the API always agree.
 """
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -17,10 +18,16 @@ from .responses import band_of
 LOW_COVERAGE = 50.0  # seed 004: 250 answers from 1,000 customers is not a true picture
 
 
+def rounded(value: float, digits: int) -> Decimal:
+    """Half up, as the floatformat filter of the tables rounds (number_format alone would cut
+    64.37 to 64.3 where the table says 64.4)."""
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
 def fmt(value: float | None, digits: int = 1, suffix: str = "") -> str:
     if value is None:
         return "–"
-    return f"{number_format(value, digits)}{suffix}"
+    return f"{number_format(rounded(value, digits), digits)}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ def change_of(report: dict) -> Change | None:
         if significant
         else _("not significant: could be noise")
     )
-    return Change(f"{sign}{number_format(abs(change), 1)} pts", direction, significant, note)
+    return Change(f"{sign}{fmt(abs(change), 1)} pts", direction, significant, note)
 
 
 def scale_wording(question: dict) -> str:

@@ -24,6 +24,10 @@
       "previous": {"start", "end", "csat", "n", "satisfied", "mean", "ci_low", "ci_high",
                    "change" (points, null without data), "p_value", "significant": bool},
       "target": float|null, "above_target": bool|null, "small_sample": bool,
+      "loop": {"opened", "contacted", "resolved" (follow-ups opened in the range, same filters),
+               "time_to_first_contact": {"n", "median_seconds", "mean_seconds", "p90_seconds"},
+               "time_to_resolve": {...}, "unresolved", "overdue" (the survey's, now)}
+              | null (the survey never had a follow-up; see followups.metrics.loop_summary),
     }
 
 Floats are rounded to 2 decimals. `overview(start, end)` lists every active survey as
@@ -38,6 +42,7 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from followups.metrics import loop_summary
 from surveys import scales
 from surveys.errors import DomainError
 from surveys.models import Question, Survey
@@ -258,6 +263,7 @@ def csat_report(
         else headline["csat"] >= target,
         "small_sample": metrics.is_small_sample(n),
     }
+    report["loop"] = loop_summary(survey, start, end, touchpoint=touchpoint, attrs=attrs)
     return report
 
 

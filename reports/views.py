@@ -124,6 +124,10 @@ def survey_dashboard(request, slug: str):
                 for answer in latest
             ],
             "chart": chart,
+            "loop_titles": [
+                ("time_to_first_contact", _("Time to first contact")),
+                ("time_to_resolve", _("Time to resolve")),
+            ],
             "show_interval": True,
             "show_breakdown": True,
             "hidden_params": [],

@@ -415,6 +415,23 @@ def _insert_response_in_one_statement(
         response.pk = cursor.fetchone()[0]
 
 
+def scored_answer(question: Question, score: int) -> dict:
+    """The fields an Answer stores for `score`: satisfied and score_norm decided once, from the
+    frozen question (the answer page and the historical import both write through here).
+
+    Raises ValueError when the score is not a point of the question's scale.
+    """
+    scale = question.scale_def
+    if scale is None or score not in scale.points:
+        raise ValueError(f"{score} is not on the {question.scale or 'comment'} scale")
+    return {
+        "question": question,
+        "score": score,
+        "score_norm": scales.normalized_score(question.scale, question.reversed, score),
+        "satisfied": question.is_satisfied(score),
+    }
+
+
 def _validate_answers(questions: list[Question], answers: dict[str, str]) -> list[dict]:
     rows = []
     for q in questions:
@@ -443,17 +460,12 @@ def _validate_answers(questions: list[Question], answers: dict[str, str]) -> lis
             raise DomainError(
                 gettext("Please choose one of the answers shown."), field=q.key
             ) from None
-        scale = q.scale_def
-        if scale is None or score not in scale.points:
-            raise DomainError(gettext("Please choose one of the answers shown."), field=q.key)
-        rows.append(
-            {
-                "question": q,
-                "score": score,
-                "score_norm": scales.normalized_score(q.scale, q.reversed, score),
-                "satisfied": q.is_satisfied(score),
-            }
-        )
+        try:
+            rows.append(scored_answer(q, score))
+        except ValueError:
+            raise DomainError(
+                gettext("Please choose one of the answers shown."), field=q.key
+            ) from None
     if not rows:
         raise DomainError(gettext("Please answer at least one question."), field=None)
     return rows

@@ -102,3 +102,37 @@ def test_roles_on_the_dashboard(client, manager_client, admin_client, shop, url,
 
 def test_design_pages_stay_closed_to_managers(manager_client, shop):
     assert manager_client.get("/design/shop/").status_code == 403
+
+
+def test_loop_times_show_next_to_csat_only_when_the_survey_has_follow_ups(manager_client, shop):
+    from datetime import UTC, datetime, timedelta
+
+    from followups.models import FollowUp
+
+    html = manager_client.get(f"/dashboard/shop/?{VIEW}").content.decode()
+    assert 'data-panel="loop"' not in html
+    unhappy = shop.responses.filter(answers__satisfied=False).order_by("id")[:3]
+    opened = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    for i, response in enumerate(unhappy):
+        FollowUp.objects.create(
+            response=response,
+            survey=shop,
+            reason="not satisfied",
+            opened_at=opened,
+            due_at=opened + timedelta(hours=48),
+            first_contact_at=opened + timedelta(hours=1 + i),
+            resolved_at=opened + timedelta(hours=2 * (i + 1)) if i < 2 else None,
+            status="resolved" if i < 2 else "in_progress",
+        )
+    html = manager_client.get(f"/dashboard/shop/?{VIEW}").content.decode()
+    panel = html.split('data-panel="loop"')[1].split("</section>")[0]
+    first_contact = panel.split('data-loop="time_to_first_contact"')[1]
+    resolve = panel.split('data-loop="time_to_resolve"')[1]
+    assert '<div class="value" data-value>2 h</div>' in first_contact  # median of 1, 2, 3 h
+    assert '<div class="value" data-value>3 h</div>' in resolve  # median of 2 and 4 h
+    assert "n = 2" in resolve and "p90 3 h 48 min" in resolve
+    assert "3 follow-ups opened in this period" in panel and "3 contacted, 2 resolved" in panel
+    waiting = panel.split('data-loop="unresolved"')[1]
+    assert waiting.startswith(' href="/followups/?survey=shop"')  # the queue of this survey
+    assert '<div class="value" data-value>1</div>' in waiting
+    assert 'href="/followups/?survey=shop&amp;overdue=1"' in panel

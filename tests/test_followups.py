@@ -323,11 +323,13 @@ def test_loop_times_are_median_and_mean_over_the_range(survey, customer):
         "n": 3,
         "median_seconds": 3 * 3600,
         "mean_seconds": 4 * 3600,
+        "p90_seconds": 7 * 3600,  # 3 h + 0.8 × (8 h − 3 h), between the closest ranks
     }
     assert times["time_to_resolve"] == {
         "n": 2,
         "median_seconds": 15 * 3600,
         "mean_seconds": 15 * 3600,
+        "p90_seconds": 19 * 3600,
     }
     # Outside the range nothing counts; None means every survey.
     assert (
@@ -345,3 +347,47 @@ def test_first_contact_is_kept_when_contacted_again(survey, customer):
         again = services.record_contact(follow_up=follow_up, outcome="reached", by=user)
     assert again.first_contact_at == first.first_contact_at
     assert again.contact_outcome == "reached" and again.status == "in_progress"
+
+
+def test_percentiles_interpolate_between_the_closest_ranks():
+    assert metrics.percentile([], 0.9) is None
+    assert metrics.percentile([5.0], 0.9) == 5.0
+    assert metrics.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    assert metrics.percentile([10.0, 0.0, 20.0, 30.0, 40.0], 0.9) == pytest.approx(36.0)
+
+
+def test_the_report_carries_loop_times_narrowed_like_the_report(survey, customer, manager_client):
+    from reports.service import csat_report
+
+    today = timezone.localdate()
+    assert csat_report(survey, start=today, end=today)["loop"] is None  # never had one
+    user = manager_user()
+    opened = timezone.now().replace(microsecond=0)
+    with time_machine.travel(opened, tick=False):
+        north = customer(survey, score=1, email="n@example.com", region="north")
+        south = customer(survey, score=2, email="s@example.com", region="south")
+        customer(survey, score=1, email="late@example.com", region="north")
+    with time_machine.travel(opened + timedelta(hours=2), tick=False):
+        services.record_contact(follow_up=north, outcome="reached", by=user)
+        services.resolve_follow_up(follow_up=north, by=user)
+    with time_machine.travel(opened + timedelta(hours=50), tick=False):
+        services.resolve_follow_up(follow_up=south, by=user)
+        day = timezone.localdate(opened)
+        loop = csat_report(survey, start=day, end=day)["loop"]
+        assert (loop["opened"], loop["contacted"], loop["resolved"]) == (3, 1, 2)
+        assert loop["time_to_resolve"] == {
+            "n": 2,
+            "median_seconds": 26 * 3600,
+            "mean_seconds": 26 * 3600,
+            "p90_seconds": 2 * 3600 + round(0.9 * 48 * 3600),
+        }
+        assert loop["time_to_first_contact"]["median_seconds"] == 2 * 3600
+        # One is waiting, and past its 48-hour deadline.
+        assert (loop["unresolved"], loop["overdue"]) == (1, 1)
+        narrowed = csat_report(survey, start=day, end=day, attrs={"region": "north"})["loop"]
+        assert (narrowed["opened"], narrowed["resolved"]) == (2, 1)
+        assert narrowed["time_to_resolve"]["median_seconds"] == 2 * 3600
+        body = manager_client.get(
+            f"/api/v1/reports/csat/?survey={survey.slug}&start={day}&end={day}"
+        ).json()
+        assert body["loop"] == json.loads(json.dumps(loop))

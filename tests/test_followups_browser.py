@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 
 from access.roles import MANAGER, SURVEY_ADMIN
 from followups.models import FollowUp, FollowUpSettings, RoutingRule, Webhook
+from reports.tasks import refresh_rollups
 from surveys import services as survey_services
 
 from .factories import make_survey, manager_user
@@ -99,6 +100,19 @@ def test_unhappy_customer_is_followed_up_and_resolved(
     page.goto(f"{base}/followups/?status=")
     assert re.fullmatch(r"\d+ min", page.inner_text("#ttr-median"))
     assert "n = 1" in page.inner_text("#loop-times")
+
+    # So does the survey's dashboard, next to CSAT (rollups folded in as beat does each minute).
+    refresh_rollups.apply()
+    page.goto(f"{base}/dashboard/shop/")
+    assert page.inner_text("[data-card=csat] [data-value]") == "0.0 %"
+    assert page.inner_text("[data-card=n] [data-value]") == "1"
+    loop = page.locator("[data-panel=loop]")
+    resolve = loop.locator("[data-loop=time_to_resolve]")
+    assert re.fullmatch(r"\d+ min", resolve.locator("[data-value]").inner_text())
+    assert "n = 1" in resolve.inner_text()
+    assert "1 follow-up opened in this period" in loop.inner_text()
+    assert loop.locator("[data-loop=unresolved] [data-value]").inner_text() == "0"
+    page.screenshot(path=str(tmp_path / "dashboard-1280.png"), full_page=True)
     assert errors == []
 
     small = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)

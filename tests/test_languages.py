@@ -182,3 +182,26 @@ def test_language_switch_needs_the_csrf_token(admin):
 def test_login_page_is_translated_too(client):
     html = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="da").content.decode()
     assert "Log ind" in html and "Adgangskode" in html
+
+
+def test_the_demo_surveys_speak_polish_completely(client):
+    from django.core.management import call_command
+
+    from surveys.models import Survey
+    from surveys.translations import missing_translations
+
+    call_command("seed_demo", days=10, per_day=20, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    for slug in ("purchase", "support"):
+        survey = Survey.objects.get(slug=slug)
+        assert "pl" in survey.languages
+        assert missing_translations(survey) == []
+    support = Survey.objects.get(slug="support")
+    page = client.get(invite(support, locale="pl")).content.decode()
+    assert '<html lang="pl"' in page
+    for text in ("Jak oceniasz naszą obsługę klienta?", "Wcale nie rozwiązała", "Katastrofa"):
+        assert text in page
+    assert "Kundenservice" not in page and "customer service" not in page
+    # Polish customers of the demo write in Polish.
+    polish = Response.objects.filter(locale="pl", answers__text__gt="")
+    assert polish.exists()
+    assert not polish.filter(answers__text__in=["Took far too long.", "Great quality."]).exists()

@@ -106,6 +106,7 @@ def test_writes_are_refused(manager_client, shop):
         ({"attr.": "x"}, 400, "attr."),
         ({"groupby": "channel"}, 400, "groupby"),
         ({"touchpoint": "x" * 300}, 400, "touchpoint"),
+        ({"range": "forever"}, 400, "range"),
     ],
 )
 def test_bad_parameters_are_refused_naming_the_parameter(
@@ -148,6 +149,29 @@ def test_default_range_is_the_last_thirty_days(manager_client, shop):
         body = manager_client.get(URL, {"survey": "shop"}).json()
     assert (body["start"], body["end"], len(body["series"])) == ("2026-02-14", "2026-03-15", 30)
     assert body["n"] == 10  # February's answers (1-10 Feb) are before the range
+
+
+def test_a_dashboard_query_reads_the_same_report(manager_client, shop):
+    """The dashboard's period presets work here, and its empty "any" values filter nothing."""
+    with time_machine.travel("2026-03-15 12:00Z"):
+        week = manager_client.get(URL, {"survey": "shop", "range": "7d", "interval": "day"})
+        quarter = manager_client.get(
+            URL, {"survey": "shop", "range": "quarter", "start": "2020-01-01"}
+        ).json()
+        custom = manager_client.get(
+            URL, {"survey": "shop", "range": "custom", "start": "2026-03-01", "end": "2026-03-05"}
+        ).json()
+        overview = manager_client.get("/api/v1/reports/overview/", {"range": "last_quarter"})
+    assert (week.json()["start"], week.json()["end"], week.json()["n"]) == (
+        "2026-03-09",
+        "2026-03-15",
+        2,
+    )
+    assert (quarter["start"], quarter["end"], quarter["n"]) == ("2026-01-01", "2026-03-15", 20)
+    assert (custom["start"], custom["end"], custom["n"]) == ("2026-03-01", "2026-03-05", 5)
+    assert overview.json()["start"] == "2025-10-01" and overview.json()["end"] == "2025-12-31"
+    anything = get(manager_client, touchpoint="", group_by="", language="", **{"attr.agent": ""})
+    assert anything.json()["n"] == get(manager_client).json()["n"] == 10
 
 
 def test_overview_lists_active_surveys_with_a_sparkline(manager_client, shop):

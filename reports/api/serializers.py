@@ -62,6 +62,23 @@ class CesSerializer(serializers.Serializer):
     easy_percent = serializers.FloatField(allow_null=True)
 
 
+class LoopTimeSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+    median_seconds = serializers.IntegerField(allow_null=True)
+    mean_seconds = serializers.IntegerField(allow_null=True)
+    p90_seconds = serializers.IntegerField(allow_null=True)
+
+
+class LoopSerializer(serializers.Serializer):
+    opened = serializers.IntegerField(help_text="Follow-ups opened in the range.")
+    contacted = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    time_to_first_contact = LoopTimeSerializer()
+    time_to_resolve = LoopTimeSerializer()
+    unresolved = serializers.IntegerField(help_text="The survey's follow-ups waiting now.")
+    overdue = serializers.IntegerField(help_text="Of those, past their deadline now.")
+
+
 class FiltersSerializer(serializers.Serializer):
     touchpoint = serializers.CharField(allow_null=True)
     language = serializers.CharField(allow_null=True)
@@ -105,6 +122,10 @@ class CsatReportSerializer(ProportionSerializer):
     target = serializers.FloatField(allow_null=True)
     above_target = serializers.BooleanField(allow_null=True)
     small_sample = serializers.BooleanField()
+    loop = LoopSerializer(
+        allow_null=True,
+        help_text="Closing the loop: time to first contact and to resolve; null without follow-ups.",
+    )
 
 
 class SparklinePointSerializer(serializers.Serializer):

@@ -13,13 +13,24 @@ from rest_framework.views import APIView
 
 from access.permissions import CanViewReports
 from reports import periods, service
+from reports.filters import PRESETS, FilterError, preset_range
 from reports.service import ReportError
 from surveys.models import Survey
 
 from .serializers import CsatReportSerializer, OverviewSerializer
 
 MAX_RANGE_DAYS = 3660  # ten years
-KNOWN = {"survey", "start", "end", "interval", "group_by", "question", "touchpoint", "language"}
+KNOWN = {
+    "survey",
+    "range",
+    "start",
+    "end",
+    "interval",
+    "group_by",
+    "question",
+    "touchpoint",
+    "language",
+}
 ALWAYS_ALLOWED = {"format"}
 MAX_TEXT = 200
 
@@ -48,8 +59,19 @@ def _text(params, name: str) -> str | None:
 
 
 def parse_range(params) -> tuple[date, date]:
-    """start and end (default: the 30 days up to today, in the site's time zone)."""
+    """start and end (default: the 30 days up to today, in the site's time zone); a `range`
+    preset of the dashboard (7d, 30d, 90d, quarter, last_quarter) gives them instead, so the
+    query of a dashboard URL reads the same report here."""
     today = periods.local_day(timezone.now())
+    preset = (params.get("range") or "").strip()
+    if preset and preset != "custom":
+        try:
+            return preset_range(preset, today)
+        except FilterError as error:
+            raise ReportError(
+                _("range must be one of %(presets)s.") % {"presets": ", ".join(PRESETS)},
+                field="range",
+            ) from error
     end = _date(params, "end", today)
     start = _date(params, "start", end - timedelta(days=29))
     if start > end:
@@ -67,7 +89,9 @@ def report_arguments(params) -> dict:
             key = name.removeprefix("attr.")
             if not key:
                 raise ReportError(_("Name the attribute: attr.<name>=<value>."), field=name)
-            attrs[key] = _text(params, name) or ""
+            value = _text(params, name) or ""
+            if value:  # empty is "any", as the dashboard's form sends it
+                attrs[key] = value
         elif name not in KNOWN and name not in ALWAYS_ALLOWED:
             raise ReportError(_("Unknown parameter %(name)s.") % {"name": name}, field=name)
     start, end = parse_range(params)
@@ -83,14 +107,20 @@ def report_arguments(params) -> dict:
         "interval": interval,
         "question_key": _text(params, "question") or None,
         "group_by": group_by,
-        "touchpoint": _text(params, "touchpoint"),
-        "language": _text(params, "language"),
+        "touchpoint": _text(params, "touchpoint") or None,
+        "language": _text(params, "language") or None,
         "attrs": attrs,
     }
 
 
 REPORT_PARAMETERS = [
     OpenApiParameter("survey", str, required=True, description="The survey's slug."),
+    OpenApiParameter(
+        "range",
+        str,
+        enum=list(PRESETS),
+        description="A dashboard period instead of start and end (custom: use start and end).",
+    ),
     OpenApiParameter(
         "start", OpenApiTypes.DATE, description="First day (site time zone); default 30 days ago."
     ),
@@ -142,14 +172,14 @@ class OverviewView(APIView):
 
     @extend_schema(
         operation_id="reports_overview",
-        parameters=REPORT_PARAMETERS[1:3],
+        parameters=REPORT_PARAMETERS[1:4],
         responses={200: OverviewSerializer},
         description="Every active survey with its CSAT, n, target and a sparkline series.",
     )
     def get(self, request):
         params = request.query_params
         for name in params:
-            if name not in ("start", "end") and name not in ALWAYS_ALLOWED:
+            if name not in ("range", "start", "end") and name not in ALWAYS_ALLOWED:
                 raise ReportError(_("Unknown parameter %(name)s.") % {"name": name}, field=name)
         start, end = parse_range(params)
         return Response(

@@ -22,6 +22,21 @@
         if (range) range.value = "custom";
       });
     });
+    // The URL carries only what was chosen: no empty filters, and no dates unless the period is
+    // custom. Such a query is a bookmark, and works as it is on the report API as well.
+    form.addEventListener("submit", function (event) {
+      if (typeof URLSearchParams === "undefined" || typeof FormData === "undefined") return;
+      event.preventDefault();
+      var custom = !range || range.value === "custom";
+      var query = new URLSearchParams();
+      new FormData(form).forEach(function (value, name) {
+        if (value === "") return;
+        if (!custom && (name === "start" || name === "end")) return;
+        query.append(name, value);
+      });
+      var target = form.getAttribute("action") || window.location.pathname;
+      window.location.assign(target + (query.toString() ? "?" + query.toString() : ""));
+    });
     form.querySelectorAll("select").forEach(function (select) {
       select.addEventListener("change", function () {
         if (select === range && range.value === "custom") {

@@ -143,10 +143,15 @@
     if (!canvas) return;
     ready(canvas);
     var rows = report.breakdown || [];
+    // On a narrow screen the label takes two lines, so the value is not cut off at the left.
+    var narrow = canvas.parentElement.clientWidth < 560;
     new Chart(canvas, {
       type: "bar",
       data: {
-        labels: rows.map(function (b) { return b.value + "  (n=" + b.n + (b.small_sample ? ", " + text.small : "") + ")"; }),
+        labels: rows.map(function (b) {
+          var count = "n=" + b.n + (b.small_sample ? ", " + text.small : "");
+          return narrow ? [b.value, count] : b.value + "  (" + count + ")";
+        }),
         datasets: [
           {
             label: text.csat,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from access.roles import MANAGER, SURVEY_ADMIN
 from followups import demo as followups_demo
+from reports import rollups
 from surveys import demo as delivery_demo
 from surveys import scales, services
 from surveys.models import Answer, Contact, Invitation, Response, Survey
@@ -22,19 +23,83 @@ CHANNELS = ["web", "app", "phone", "email"]
 REGIONS = ["north", "south", "east", "west"]
 PRODUCTS = ["shoes", "shirts", "bags", "watches", "jackets"]
 AGENTS = ["anna", "ben", "chloe", "david", "emma", "farid"]
+# What customers write, in the language the page was shown in (happy, unhappy).
 COMMENTS = {
-    True: [
-        "Fast delivery, thank you!",
-        "Exactly as described.",
-        "Very friendly support.",
-        "Great quality.",
-    ],
-    False: [
-        "The parcel arrived late.",
-        "Nobody answered my second email.",
-        "Wrong size was sent.",
-        "Took far too long.",
-    ],
+    "en": {
+        True: [
+            "Fast delivery, thank you!",
+            "Exactly as described.",
+            "Very friendly support.",
+            "Great quality.",
+        ],
+        False: [
+            "The parcel arrived late.",
+            "Nobody answered my second email.",
+            "Wrong size was sent.",
+            "Took far too long.",
+        ],
+    },
+    "de": {
+        True: [
+            "Schnelle Lieferung, danke!",
+            "Genau wie beschrieben.",
+            "Sehr freundlicher Service.",
+            "Tolle Qualität.",
+        ],
+        False: [
+            "Das Paket kam zu spät.",
+            "Auf meine zweite E-Mail hat niemand geantwortet.",
+            "Es wurde die falsche Größe geschickt.",
+            "Hat viel zu lange gedauert.",
+        ],
+    },
+    "pl": {
+        True: [
+            "Szybka dostawa, dziękuję!",
+            "Wszystko zgodne z opisem.",
+            "Bardzo miła obsługa.",
+            "Świetna jakość.",
+        ],
+        False: [
+            "Paczka przyszła z opóźnieniem.",
+            "Nikt nie odpowiedział na mojego drugiego maila.",
+            "Przysłano zły rozmiar.",
+            "Wszystko trwało zdecydowanie za długo.",
+        ],
+    },
+}
+# The demo surveys also speak Polish (the templates come in English and German).
+POLISH = {
+    "purchase": {
+        "intro": "Dziękujemy za zamówienie. Odpowiedź zajmie tylko dziesięć sekund.",
+        "thank_you": "Dziękujemy! Dzięki Twojej odpowiedzi możemy działać lepiej.",
+        "questions": {
+            "satisfaction": {"text": "Jak oceniasz swoje zadowolenie z zakupu?"},
+            "comment": {"text": "Czy chcesz nam coś jeszcze przekazać?"},
+        },
+    },
+    "support": {
+        "intro": "Dziękujemy za niedawny kontakt z naszą obsługą klienta.",
+        "thank_you": "Dziękujemy za opinię!",
+        "questions": {
+            "service": {"text": "Jak oceniasz naszą obsługę klienta?"},
+            "resolved": {
+                "text": "Czy nasza obsługa klienta rozwiązała Twój problem?",
+                "labels": ["W 100%", "W 75%", "W 50%", "W 25%", "Wcale nie rozwiązała"],
+            },
+            "speed": {
+                "text": "Jak szybko załatwiliśmy Twoją sprawę?",
+                "labels": [
+                    "Szybciej, niż oczekiwano",
+                    "Zgodnie z oczekiwaniami",
+                    "Jeszcze w porządku",
+                    "Zdecydowanie za wolno",
+                    "Katastrofa",
+                ],
+            },
+            "comment": {"text": "Czy chcesz nam coś jeszcze przekazać?"},
+        },
+    },
 }
 
 
@@ -68,9 +133,10 @@ class Command(BaseCommand):
                 created_by=admin,
             )
             support = services.create_survey_from_template(
-                template="csat-support", name="Kundenservice", slug="support", created_by=admin
+                template="csat-support", name="Support", slug="support", created_by=admin
             )
             for survey in (purchase, support):
+                add_polish(survey)
                 services.publish_survey(survey=survey)
             services.create_survey_from_template(
                 template="nps", name="Recommendation (draft)", slug="nps", created_by=admin
@@ -85,6 +151,8 @@ class Command(BaseCommand):
             + "."
         )
         followups_demo.seed(self.stdout)
+        # The answers were written straight to the tables: the dashboards read the rollups.
+        rollups.rebuild()
 
     def _answers(
         self, survey: Survey, rng: random.Random, days: int, per_day: int, dimension: str
@@ -141,9 +209,8 @@ class Command(BaseCommand):
         for q in questions:
             if q.kind == scales.COMMENT:
                 if rng.random() < 0.3:
-                    rows.append(
-                        Answer(response=response, question=q, text=rng.choice(COMMENTS[happy]))
-                    )
+                    texts = COMMENTS.get(response.locale, COMMENTS["en"])[happy]
+                    rows.append(Answer(response=response, question=q, text=rng.choice(texts)))
                 continue
             points = sorted(scales.get_scale(q.scale).points)
             good = sorted(q.satisfied)
@@ -159,3 +226,18 @@ class Command(BaseCommand):
                 )
             )
         Answer.objects.bulk_create(rows)
+
+
+def add_polish(survey: Survey) -> None:
+    """Polish texts for a demo survey made from a template, before it is published."""
+    texts = POLISH[survey.slug]
+    survey.languages = [*survey.languages, "pl"]
+    survey.intro = {**survey.intro, "pl": texts["intro"]}
+    survey.thank_you = {**survey.thank_you, "pl": texts["thank_you"]}
+    survey.save(update_fields=["languages", "intro", "thank_you"])
+    for question in survey.questions.all():
+        polish = texts["questions"][question.key]
+        question.text = {**question.text, "pl": polish["text"]}
+        if "labels" in polish:
+            question.labels = {**question.labels, "pl": polish["labels"]}
+        question.save(update_fields=["text", "labels"])
