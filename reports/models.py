@@ -175,6 +175,60 @@ class InvitationCube(models.Model):
         return f"{self.grain}{self.period} s{self.survey_id} {self.dimension}={self.value}: {self.sent} sent"
 
 
+class CommentRollup(models.Model):
+    """One comment (a non-empty answer to a comment question of a real response) with the score
+    of its response's primary answer: what the comments page sorts, pages and counts by, so a
+    page of comments never sorts every comment of the range. Holds no text and no personal data.
+    """
+
+    answer_id = models.BigIntegerField(primary_key=True)
+    survey_id = models.BigIntegerField()
+    response_id = models.BigIntegerField()
+    submitted_at = models.DateTimeField()
+    day = models.DateField()
+    norm = models.FloatField(null=True)  # the primary answer's score_norm (0 worst, 1 best)
+    band = models.CharField(max_length=8, blank=True)  # unhappy, neutral, happy or ""
+
+    class Meta:
+        indexes = [
+            # serves "unhappy first": worst score first, newest first within a score
+            models.Index(
+                fields=["survey_id", "norm", "-submitted_at", "-answer_id"],
+                name="comment_rollup_unhappy",
+            ),
+            # serves "newest first"
+            models.Index(
+                fields=["survey_id", "-submitted_at", "-answer_id"], name="comment_rollup_newest"
+            ),
+            # serves recomputing and counting days of a survey
+            models.Index(fields=["survey_id", "day", "band"], name="comment_rollup_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"comment {self.answer_id} ({self.band or 'no score'})"
+
+
+class CommentCount(models.Model):
+    """Comments per band on a local day (or closed month): the comments page's tab counts."""
+
+    survey_id = models.BigIntegerField()
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    period = models.DateField()
+    band = models.CharField(max_length=8, blank=True)
+    comments = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            # serves the counts of a range: months and days of one survey
+            models.UniqueConstraint(
+                fields=["survey_id", "grain", "period", "band"], name="comment_count_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"survey {self.survey_id} {self.grain}{self.period} {self.band}: {self.comments}"
+
+
 class RollupOverflow(models.Model):
     """A dimension with too many distinct values on a survey day (order numbers, emails...):
     it has no cube rows that day (nor in that month), and a report that needs it reads the raw

@@ -144,35 +144,68 @@ LATEST_WINDOW = 500  # the newest answers whose comments the dashboard's "latest
 def latest_comments(survey: Survey, filters: ReportFilters, limit: int) -> list[Answer]:
     """Comments among the newest LATEST_WINDOW answers in the range, unhappy first.
 
-    Two short reads at any size: the newest responses by the (survey, submitted_at) index,
-    then their comments; never a sort of every comment in the range."""
+    One bounded query at any size: the newest responses by the (survey, submitted_at) index,
+    their comments, sorted by the primary score; never a sort of every comment in the range."""
     questions = [q.pk for q in comment_questions(survey)]
     if not questions:
         return []
-    newest = list(
-        responses_in(survey, filters)
-        .order_by("-submitted_at", "-pk")
-        .values_list("pk", flat=True)[:LATEST_WINDOW]
+    newest = (
+        responses_in(survey, filters).order_by("-submitted_at", "-pk").values("pk")[:LATEST_WINDOW]
     )
-    rows = list(
-        with_primary_answer(
-            Answer.objects.filter(response_id__in=newest, question_id__in=questions)
-            .exclude(text="")
-            .select_related("response"),
-            survey.primary_question(),
-        )
+    rows = with_primary_answer(
+        Answer.objects.filter(response_id__in=newest, question_id__in=questions)
+        .exclude(text="")
+        .select_related("response"),
+        survey.primary_question(),
     )
-    rows.sort(key=lambda a: (-a.response.submitted_at.timestamp(), -a.pk))
-    rows.sort(key=lambda a: (a.p_norm is None, a.p_norm or 0))  # stable: newest within a score
-    return rows[:limit]
+    return list(
+        rows.order_by(F("p_norm").asc(nulls_last=True), "-response__submitted_at", "-pk")[:limit]
+    )
 
 
 def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dict[str, int]:
-    """How many comments each band holds under the filters (for the band tabs)."""
+    """How many comments each band holds under the filters (for the band tabs): from the
+    rollups, or from the rows when the view is searched or filtered by attribute or touchpoint."""
+    if not needs_rows(filters, search):
+        from .selectors import RollupSource
+
+        counts = RollupSource().comment_counts(survey, filters.start, filters.end)
+        return {"all": sum(counts.values()), **{band: counts.get(band, 0) for band in BANDS}}
     rows = comments(survey, filters, CommentQuery(search=search)).order_by()
     return rows.aggregate(
         all=Count("pk"), **{band: Count("pk", filter=band_condition(band)) for band in BANDS}
     )
+
+
+def needs_rows(filters: ReportFilters, search: str) -> bool:
+    """A comments view the rollups cannot serve: a text search, an attribute or a touchpoint."""
+    return bool(search or filters.attrs or filters.touchpoint)
+
+
+def comment_rollups(survey: Survey, filters: ReportFilters, query: CommentQuery):
+    """The comments of the view as CommentRollup rows in page order (None: needs_rows)."""
+    from .models import CommentRollup
+
+    if needs_rows(filters, query.search):
+        return None
+    start, end = filters.bounds()
+    rows = CommentRollup.objects.filter(
+        survey_id=survey.pk, submitted_at__gte=start, submitted_at__lt=end
+    )
+    if query.band:
+        rows = rows.filter(band=query.band)
+    if query.sort == "newest":
+        return rows.order_by("-submitted_at", "-answer_id")
+    return rows.order_by(F("norm").asc(nulls_last=True), "-submitted_at", "-answer_id")
+
+
+def comments_by_id(survey: Survey, answer_ids: list[int]) -> list[Answer]:
+    """The comment answers of a page, in the page's order, with their primary answer."""
+    rows = with_primary_answer(
+        Answer.objects.filter(pk__in=answer_ids).select_related("response"),
+        survey.primary_question(),
+    ).in_bulk()
+    return [rows[pk] for pk in answer_ids if pk in rows]
 
 
 def control_options(survey: Survey, filters: ReportFilters) -> tuple[list[str], dict[str, list]]:

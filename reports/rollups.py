@@ -17,7 +17,7 @@ from itertools import accumulate, combinations, groupby
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Max, Min, OuterRef
+from django.db.models import Count, Exists, Max, Min, OuterRef, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -30,6 +30,8 @@ from .models import (
     TOTAL_MONTH,
     AnswerCube,
     AnswerPairCube,
+    CommentCount,
+    CommentRollup,
     ContactDay,
     CoverageGrid,
     CoverageRollup,
@@ -157,6 +159,7 @@ def recompute_answers(survey: Survey, first: date, last: date) -> None:
             _answers_sql(survey.pk, lo, hi)
         else:
             _answers_python(survey.pk, lo, hi)
+        _comments(survey, first, last)
         _mark_months(survey.pk, first, last)
 
 
@@ -603,6 +606,55 @@ def _invitations_python(survey: Survey, lo, hi) -> None:
     )
 
 
+# --- comments: what the comments page sorts, pages and counts by ---------------------------------
+
+
+def _comments(survey: Survey, first: date, last: date) -> None:
+    """CommentRollup rows of the comments of the local days first..last, and their counts."""
+    from .responses import band_of, with_primary_answer
+
+    lo, hi = periods.day_bounds(first, last)
+    CommentRollup.objects.filter(survey_id=survey.pk, day__gte=first, day__lte=last).delete()
+    CommentCount.objects.filter(
+        survey_id=survey.pk, grain=Grain.DAY, period__gte=first, period__lte=last
+    ).delete()
+    rows = with_primary_answer(
+        Answer.objects.filter(
+            question__survey_id=survey.pk,
+            question__kind=scales.COMMENT,
+            response__is_test=False,
+            response__submitted_at__gte=lo,
+            response__submitted_at__lt=hi,
+        ).exclude(text=""),
+        survey.primary_question(),
+    ).values_list("pk", "response_id", "response__submitted_at", "p_norm", "p_satisfied")
+    batch: list[CommentRollup] = []
+    counts: dict[tuple[date, str], int] = defaultdict(int)
+    for pk, response_id, at, norm, satisfied in rows.iterator(chunk_size=5000):
+        day = periods.local_day(at)
+        band = band_of(satisfied, norm)
+        counts[(day, band)] += 1
+        batch.append(
+            CommentRollup(
+                answer_id=pk,
+                survey_id=survey.pk,
+                response_id=response_id,
+                submitted_at=at,
+                day=day,
+                norm=norm,
+                band=band,
+            )
+        )
+        if len(batch) >= 5000:
+            CommentRollup.objects.bulk_create(batch)
+            batch = []
+    CommentRollup.objects.bulk_create(batch)
+    CommentCount.objects.bulk_create(
+        CommentCount(survey_id=survey.pk, grain=Grain.DAY, period=day, band=band, comments=n)
+        for (day, band), n in counts.items()
+    )
+
+
 # --- months: the sums of their day rows ------------------------------------------------------
 
 _MONTH_SQL = """
@@ -670,6 +722,19 @@ def recompute_month(survey_id: int, month: date) -> None:
             .values_list("kind", "dimension")
             .distinct()
             .order_by()
+        )
+        CommentCount.objects.filter(survey_id=survey_id, grain=Grain.MONTH, period=month).delete()
+        CommentCount.objects.bulk_create(
+            CommentCount(
+                survey_id=survey_id, grain=Grain.MONTH, period=month, band=band, comments=n
+            )
+            for band, n in CommentCount.objects.filter(
+                survey_id=survey_id, grain=Grain.DAY, period__gte=month, period__lte=last
+            )
+            .values("band")
+            .annotate(n=Sum("comments"))
+            .order_by()
+            .values_list("band", "n")
         )
         with connection.cursor() as cursor:
             for table, keys, counters, kind, dimensions in _MONTHS:
@@ -897,10 +962,11 @@ def month_chunks(first: date, last: date) -> list[tuple[date, date]]:
 def _forget_outside(survey_id: int, first: date, last: date) -> None:
     """Rows of days outside the survey's current span (its responses were deleted since)."""
     start = periods.period_start(first, "month")
-    for model in (AnswerCube, AnswerPairCube, InvitationCube, RollupOverflow):
+    for model in (AnswerCube, AnswerPairCube, InvitationCube, RollupOverflow, CommentCount):
         rows = _rows_of(model, survey_id)
         rows.exclude(period__range=(start, last)).delete()
         rows.filter(grain=Grain.DAY, period__lt=first).delete()
+    CommentRollup.objects.filter(survey_id=survey_id).exclude(day__range=(first, last)).delete()
 
 
 def rebuild(*, survey: Survey | None = None, since: date | None = None, progress=None) -> int:
@@ -913,7 +979,15 @@ def rebuild(*, survey: Survey | None = None, since: date | None = None, progress
     for s in surveys:
         span = survey_days(s)
         if span is None:
-            for model in (AnswerCube, AnswerPairCube, InvitationCube, RollupOverflow, DirtyMonth):
+            for model in (
+                AnswerCube,
+                AnswerPairCube,
+                InvitationCube,
+                RollupOverflow,
+                DirtyMonth,
+                CommentRollup,
+                CommentCount,
+            ):
                 _rows_of(model, s.pk).delete()
             continue
         first = max(span[0], since) if since else span[0]

@@ -339,6 +339,20 @@ class RollupSource:
             for row in rows.values(group).annotate(**sums).order_by().values_list(group, *sums)
         ]
 
+    def comment_counts(self, survey, first, last) -> dict[str, int]:
+        """Comments per band ("" for those without a primary answer) in first..last."""
+        from .models import CommentCount
+
+        rows = (
+            CommentCount.objects.filter(survey_id=survey.pk)
+            .filter(self._periods(survey, [Span(first, last)]))
+            .values("band")
+            .annotate(n=Sum("comments"))
+            .order_by()
+            .values_list("band", "n")
+        )
+        return dict(rows)
+
     def dimension_values(self, survey, question_id, first, last) -> dict[str, set[str]]:
         """The values each dimension took in first..last (for the dashboard's controls)."""
         from .models import AnswerCube

@@ -17,7 +17,9 @@ from .responses import (
     CommentQuery,
     band_counts,
     band_of,
+    comment_rollups,
     comments,
+    comments_by_id,
     control_options,
     latest_comments,
     responses_in,
@@ -112,6 +114,9 @@ def survey_dashboard(request, slug: str):
             "cards": presentation.cards(report),
             "distribution": distribution,
             "funnel": presentation.funnel(report),
+            "series_rows": presentation.table_rows(report["series"]),
+            "breakdown_rows": presentation.table_rows(report["breakdown"]),
+            "small_sample_text": _("small sample"),
             "latest": [
                 {
                     "text": comment_for_display(answer.text),
@@ -203,6 +208,18 @@ def parse_comment_query(params) -> CommentQuery:
     return CommentQuery(band=band, search=search, sort=sort)
 
 
+class CountedPaginator(Paginator):
+    """A paginator told its count (the comments' band counts come from the rollups)."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._count = count
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
 def _page_number(params) -> int:
     raw = (params.get("page") or "1").strip()
     if not raw.isdigit() or int(raw) < 1:
@@ -220,15 +237,21 @@ def survey_comments(request, slug: str):
         number = _page_number(request.GET)
     except FilterError as error:
         return _bad_request(request, error, survey)
-    paginator = Paginator(comments(survey, filters, query), COMMENTS_PER_PAGE)
+    counts = band_counts(survey, filters, query.search)
+    fast = comment_rollups(survey, filters, query)
+    if fast is None:
+        paginator = Paginator(comments(survey, filters, query), COMMENTS_PER_PAGE)
+    else:
+        paginator = CountedPaginator(fast, COMMENTS_PER_PAGE, count=counts[query.band or "all"])
     try:
         page = paginator.page(number)
     except EmptyPage:
         if number != 1:
             raise Http404(_("There is no page %(n)s.") % {"n": number}) from None
         page = paginator.page(1)
+    if fast is not None:
+        page.object_list = comments_by_id(survey, [row.answer_id for row in page.object_list])
     labels = score_labels(survey.primary_question())
-    counts = band_counts(survey, filters, query.search)
     rows = [
         {
             "text": comment_for_display(answer.text),

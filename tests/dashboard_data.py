@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from reports.receivers import mark_response_days
 from surveys import scales
 from surveys.models import Answer, Response, Survey
 
@@ -46,4 +47,6 @@ def respond(
         question = next(q for q in survey.questions.all() if q.kind == scales.COMMENT)
         rows.append(Answer(response=response, question=question, text=comment))
     Answer.objects.bulk_create(rows)
+    # As the answer page does: the response's day is stale for the rollups (beat folds it in).
+    mark_response_days(sender=None, response=response)
     return response
