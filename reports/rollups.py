@@ -1028,6 +1028,9 @@ def rebuild(*, survey: Survey | None = None, since: date | None = None, progress
             cursor.execute("RESET synchronous_commit")
     if not survey and not since:
         DirtyDay.objects.all().delete()
+        # scopes whose raw rows are all gone (their surveys or touchpoint types)
+        for model in (ContactDay, CoverageRollup, CoverageGrid):
+            model.objects.exclude(scope__in=scopes).delete()
     return days
 
 
