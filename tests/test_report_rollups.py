@@ -401,7 +401,9 @@ def test_a_late_click_reaches_the_funnel_of_the_day_the_invitation_was_sent(clie
 
 
 def test_dimensions_beyond_the_daily_limit_are_read_from_the_raw_rows(monkeypatch):
-    monkeypatch.setattr(rollups, "MAX_DIMENSIONS", 3)  # attr:a, attr:b, attr:c; then the rest
+    monkeypatch.setattr(
+        rollups.common, "MAX_DIMENSIONS", 3
+    )  # attr:a, attr:b, attr:c; then the rest
     survey = three_question_survey()
     rng = random.Random(7)
     for i in range(30):

@@ -1,0 +1,58 @@
+"""Comment rollups: what the comments page sorts, pages and counts by."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from surveys import scales
+from surveys.models import Answer, Survey
+
+from .. import periods
+from ..models import CommentCount, CommentRollup, Grain
+
+
+def recompute_comments(survey: Survey, first: date, last: date) -> None:
+    """CommentRollup rows of the comments of the local days first..last, and their counts."""
+    from ..responses import band_of, with_primary_answer
+
+    lo, hi = periods.day_bounds(first, last)
+    CommentRollup.objects.filter(survey_id=survey.pk, day__gte=first, day__lte=last).delete()
+    CommentCount.objects.filter(
+        survey_id=survey.pk, grain=Grain.DAY, period__gte=first, period__lte=last
+    ).delete()
+    rows = with_primary_answer(
+        Answer.objects.filter(
+            question__survey_id=survey.pk,
+            question__kind=scales.COMMENT,
+            response__is_test=False,
+            response__submitted_at__gte=lo,
+            response__submitted_at__lt=hi,
+        ).exclude(text=""),
+        survey.primary_question(),
+    ).values_list("pk", "response_id", "response__submitted_at", "p_norm", "p_satisfied")
+    batch: list[CommentRollup] = []
+    counts: dict[tuple[date, str], int] = defaultdict(int)
+    for pk, response_id, at, norm, satisfied in rows.iterator(chunk_size=5000):
+        day = periods.local_day(at)
+        band = band_of(satisfied, norm)
+        counts[(day, band)] += 1
+        batch.append(
+            CommentRollup(
+                answer_id=pk,
+                survey_id=survey.pk,
+                response_id=response_id,
+                submitted_at=at,
+                day=day,
+                norm=norm,
+                band=band,
+            )
+        )
+        if len(batch) >= 5000:
+            CommentRollup.objects.bulk_create(batch)
+            batch = []
+    CommentRollup.objects.bulk_create(batch)
+    CommentCount.objects.bulk_create(
+        CommentCount(survey_id=survey.pk, grain=Grain.DAY, period=day, band=band, comments=n)
+        for (day, band), n in counts.items()
+    )
