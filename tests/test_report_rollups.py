@@ -447,3 +447,19 @@ def test_distinct_contacts_from_the_grid_equal_the_raw_count_for_any_range():
             last,
         )
     assert fast.coverage_counts(survey, date(2026, 1, 1), date(2026, 6, 1), "purchase")[0] > 30
+
+
+def test_a_rebuilt_scope_forgets_grid_rows_of_days_without_rows():
+    survey = three_question_survey()
+    early, late = (Contact.objects.create(email=f"{n}@example.com") for n in ("early", "late"))
+    first = TouchpointEvent.objects.create(
+        type="purchase", external_id="a", occurred_at=START, contact=early
+    )
+    TouchpointEvent.objects.create(
+        type="purchase", external_id="b", occurred_at=START + timedelta(days=2), contact=late
+    )
+    rollups.rebuild()
+    first.delete()  # the early day has no rows any more
+    rollups.rebuild()
+    report = service.csat_report(survey, start=date(2026, 1, 2), end=date(2026, 1, 31))
+    assert report["customers"] == 1

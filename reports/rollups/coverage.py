@@ -121,10 +121,11 @@ def regrid(scope: str, from_day: date | None = None) -> None:
         latest = grid.filter(day__lt=from_day).aggregate(d=Max("day"))["d"]
     if latest is None:
         from_day = first
+        grid.delete()  # from scratch: rows of days that have no rows any more go too
     else:
         running = dict(grid.filter(day=latest).values_list("month", "contacts"))
         total = running.pop(TOTAL_MONTH, 0)
-    grid.filter(day__gte=from_day).delete()
+        grid.filter(day__gte=from_day).delete()
 
     first_month = first.replace(day=1)
     entries = (
