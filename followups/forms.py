@@ -97,8 +97,9 @@ class SettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.survey = survey
         self.fields["default_owner"].queryset = assignable_users()
-        if not self.is_bound and self.instance.keywords:
-            self.initial["keywords"] = ", ".join(self.instance.keywords)
+        if not self.is_bound:
+            # The text field shows the stored list as the words the admin typed, never "[]".
+            self.initial["keywords"] = ", ".join(self.instance.keywords or [])
         self.fields["sla_hours"].min_value = 1
         self.fields["sla_hours"].widget.attrs.update(min=1, max=24 * 90)
         self.fields["alert_window_days"].widget.attrs.update(min=1, max=365)

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from surveys.models import Contact, Response, Survey
 
@@ -115,7 +116,8 @@ class FollowUp(models.Model):
     """An unhappy answer someone must act on. One per response, enforced by the database."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        # A state, not the verb: "Open" on a button is translated apart.
+        OPEN = "open", pgettext_lazy("follow-up status", "Open")
         IN_PROGRESS = "in_progress", _("In progress")
         RESOLVED = "resolved", _("Resolved")
 

@@ -220,11 +220,13 @@ def change_status(*, follow_up: FollowUp, status: str, text: str = "", by) -> Fo
         raise FollowUpError(gettext("Unknown status."), field="status")
     follow_up = _locked(follow_up)
     if status == follow_up.status:
-        raise FollowUpError(
-            gettext("This follow-up is %(status)s already.")
-            % {"status": follow_up.get_status_display().lower()},
-            status=409,
-        )
+        # One sentence per status: a status word cannot be slotted into every language's sentence.
+        already = {
+            FollowUp.Status.OPEN: gettext("This follow-up is open already."),
+            FollowUp.Status.IN_PROGRESS: gettext("This follow-up is in progress already."),
+            FollowUp.Status.RESOLVED: gettext("This follow-up is resolved already."),
+        }[follow_up.status]
+        raise FollowUpError(already, status=409)
     now = timezone.now()
     previous = follow_up.status
     follow_up.status = status

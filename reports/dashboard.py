@@ -51,7 +51,9 @@ def change_of(report: dict) -> Change | None:
         if significant
         else _("not significant: could be noise")
     )
-    return Change(f"{sign}{fmt(abs(change), 1)} pts", direction, significant, note)
+    # Translators: a change of CSAT in percentage points, e.g. "+2.3 pts".
+    text = _("%(change)s pts") % {"change": f"{sign}{fmt(abs(change), 1)}"}
+    return Change(text, direction, significant, note)
 
 
 def scale_wording(question: dict) -> str:

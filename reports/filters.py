@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 PRESETS = {
@@ -95,7 +96,11 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     if preset == "last_quarter":
         end = quarter_start(today) - timedelta(days=1)
         return quarter_start(end), end
-    raise FilterError("range", f"unknown range {preset!r}; choose one of {', '.join(PRESETS)}")
+    raise FilterError(
+        "range",
+        gettext("unknown range %(value)r; choose one of %(choices)s")
+        % {"value": preset, "choices": ", ".join(PRESETS)},
+    )
 
 
 def default_interval(days: int) -> str:
@@ -109,12 +114,18 @@ def _date(params, name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise FilterError(name, f"{raw!r} is not a date (YYYY-MM-DD)") from None
+        raise FilterError(
+            name, gettext("%(value)r is not a date (YYYY-MM-DD)") % {"value": raw}
+        ) from None
 
 
 def check_attribute_name(param: str, name: str) -> str:
     if not ATTRIBUTE_NAME.match(name) or "__" in name:
-        raise FilterError(param, f"{name!r} is not an attribute name (letters, digits, _ and -)")
+        raise FilterError(
+            param,
+            gettext("%(value)r is not an attribute name (letters, digits, _ and -)")
+            % {"value": name},
+        )
     return name
 
 
@@ -127,21 +138,29 @@ def parse_filters(params, *, today: date | None = None) -> ReportFilters:
         preset = "custom" if (start or end) else DEFAULT_PRESET
     if preset == "custom":
         if not start or not end:
-            raise FilterError("start" if not start else "end", "a custom range needs start and end")
+            raise FilterError(
+                "start" if not start else "end", gettext("a custom range needs start and end")
+            )
     else:
         start, end = preset_range(preset, today)
     if end < start:
-        raise FilterError("end", "the end date is before the start date")
+        raise FilterError("end", gettext("the end date is before the start date"))
     if (end - start).days + 1 > MAX_DAYS:
-        raise FilterError("start", f"a range spans at most {MAX_DAYS} days")
+        raise FilterError(
+            "start", gettext("a range spans at most %(days)s days") % {"days": MAX_DAYS}
+        )
 
     interval = (params.get("interval") or "").strip() or default_interval((end - start).days + 1)
     if interval not in INTERVALS:
-        raise FilterError("interval", f"{interval!r} is not one of {', '.join(INTERVALS)}")
+        raise FilterError(
+            "interval",
+            gettext("%(value)r is not one of %(choices)s")
+            % {"value": interval, "choices": ", ".join(INTERVALS)},
+        )
 
     touchpoint = (params.get("touchpoint") or "").strip()
     if len(touchpoint) > 40:
-        raise FilterError("touchpoint", "at most 40 characters")
+        raise FilterError("touchpoint", gettext("at most %(n)s characters") % {"n": 40})
 
     attrs: dict[str, str] = {}
     for key in sorted(params.keys()):
@@ -150,7 +169,7 @@ def parse_filters(params, *, today: date | None = None) -> ReportFilters:
         name = check_attribute_name(key, key[len(ATTR_PREFIX) :])
         value = (params.get(key) or "").strip()
         if len(value) > MAX_VALUE_LENGTH:
-            raise FilterError(key, f"at most {MAX_VALUE_LENGTH} characters")
+            raise FilterError(key, gettext("at most %(n)s characters") % {"n": MAX_VALUE_LENGTH})
         if value:  # an empty value is the form's "any"
             attrs[name] = value
 

@@ -1,6 +1,7 @@
 from django.core.paginator import EmptyPage, Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.formats import date_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -89,15 +90,25 @@ def survey_dashboard(request, slug: str):
     except ReportError as error:
         return _bad_request(request, FilterError(error.field or "range", str(error)), survey)
     question = survey.primary_question()
+    labels = score_labels(question)
+    if question is not None and (report.get("question") or {}).get("key") == question.key:
+        # The report names scale points in the survey's first language; the page speaks the
+        # manager's (as the comments beside it do).
+        report = {
+            **report,
+            "distribution": [
+                {**d, "label": labels.get(d["score"], d["label"])} for d in report["distribution"]
+            ],
+        }
     distribution = presentation.distribution_rows(report, question)
     latest = latest_comments(survey, filters, LATEST_COMMENTS)
-    labels = score_labels(question)
     chart = {
         "report": report,
         "bands": [d["band"] for d in distribution],
         "text": {
             "csat": _("CSAT %"),
             "target": _("Target"),
+            # xgettext:no-python-format
             "interval": _("95 % interval"),
             "answers": _("Answers"),
             "small": _("small sample"),
@@ -172,7 +183,7 @@ def controls_context(survey: Survey, filters: ReportFilters) -> dict:
     summary = (
         str(PRESETS[filters.preset])
         if filters.preset != "custom"
-        else (f"{filters.start:%d %b} – {filters.end:%d %b %Y}")
+        else f"{date_format(filters.start, 'j M')} – {date_format(filters.end, 'j M Y')}"
     )
     if active:
         summary += " · " + ngettext("%(n)d filter", "%(n)d filters", active) % {"n": active}

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from access.views import survey_admin_required
@@ -71,7 +72,7 @@ def survey_create(request: HttpRequest) -> HttpResponse:
     template = request.POST.get("template", "")
     name = request.POST.get("name", "").strip()
     if not name:
-        name = TEMPLATES[template]["title"] if template in TEMPLATES else "New survey"
+        name = str(TEMPLATES[template]["title"]) if template in TEMPLATES else gettext("New survey")
     slug = slugify(request.POST.get("slug", "") or name)[:70] or "survey"
     base, n = slug, 2
     while Survey.objects.filter(slug=slug).exists():
@@ -159,7 +160,7 @@ def survey_send_test(request: HttpRequest, slug: str) -> HttpResponse:
     survey = get_object_or_404(Survey, slug=slug)
     email = (request.POST.get("email") or request.user.email or "").strip()
     if not email or "@" not in email:
-        return JsonResponse({"email": ["Give an email address for the test."]}, status=400)
+        return JsonResponse({"email": [gettext("Give an email address for the test.")]}, status=400)
     try:
         invitation, token = services.create_invitation(
             survey=survey,

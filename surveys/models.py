@@ -3,22 +3,23 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import scales
 
 
 class Touchpoint(models.TextChoices):
-    PURCHASE = "purchase", "After a purchase"
-    SUPPORT_CONTACT = "support_contact", "After a support contact"
-    OTHER = "other", "Other"
+    PURCHASE = "purchase", _("After a purchase")
+    SUPPORT_CONTACT = "support_contact", _("After a support contact")
+    OTHER = "other", _("Other")
 
 
 class Survey(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused"
-        ARCHIVED = "archived", "Archived"
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        ARCHIVED = "archived", _("Archived")
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
@@ -297,8 +298,8 @@ class Response(models.Model):
     """One completed survey. At most one per invitation, enforced by the database."""
 
     class Source(models.TextChoices):
-        WEB = "web", "Answer page"
-        IMPORT = "import", "Import"
+        WEB = "web", _("Answer page")
+        IMPORT = "import", _("Import")
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     invitation = models.OneToOneField(

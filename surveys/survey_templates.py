@@ -1,5 +1,7 @@
 """Surveys to start from, in the API's own format (see surveys.api.serializers)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from . import scales
 
 _COMMENT = {
@@ -17,8 +19,8 @@ _COMMENT = {
 
 TEMPLATES: dict[str, dict] = {
     "csat-purchase": {
-        "title": "CSAT after purchase",
-        "description": "One 1-5 satisfaction question and an optional comment, after an order.",
+        "title": _("CSAT after purchase"),
+        "description": _("One 1-5 satisfaction question and an optional comment, after an order."),
         "survey": {
             "touchpoint": "purchase",
             "languages": ["en", "de"],
@@ -49,8 +51,10 @@ TEMPLATES: dict[str, dict] = {
         },
     },
     "csat-support": {
-        "title": "CSAT after support contact",
-        "description": "Seed 003's three questions on a school-grade scale (1 = best), and a comment.",
+        "title": _("CSAT after support contact"),
+        "description": _(
+            "Seed 003's three questions on a school-grade scale (1 = best), and a comment."
+        ),
         "survey": {
             "touchpoint": "support_contact",
             "languages": ["de", "en"],
@@ -127,8 +131,8 @@ TEMPLATES: dict[str, dict] = {
         },
     },
     "nps": {
-        "title": "Net Promoter Score",
-        "description": "How likely to recommend us, 0-10, and the reason.",
+        "title": _("Net Promoter Score"),
+        "description": _("How likely to recommend us, 0-10, and the reason."),
         "survey": {
             "touchpoint": "purchase",
             "languages": ["en"],
@@ -150,8 +154,8 @@ TEMPLATES: dict[str, dict] = {
         },
     },
     "ces": {
-        "title": "Customer Effort Score",
-        "description": "How easy it was to get an issue handled, 1-7.",
+        "title": _("Customer Effort Score"),
+        "description": _("How easy it was to get an issue handled, 1-7."),
         "survey": {
             "touchpoint": "support_contact",
             "languages": ["en"],

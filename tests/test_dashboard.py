@@ -53,6 +53,19 @@ def test_the_page_shows_csat_reports_figures(manager_client, shop):
     )
 
 
+def test_scale_points_are_named_in_the_managers_language(manager_client):
+    """The report names points in the survey's first language (German here); the page, its
+    chart and its table, in the manager's."""
+    survey = make_survey(slug="de-first", languages=("de", "pl"))
+    respond(survey, 5, at="2026-03-02T10:00")
+    rollups.rebuild()
+    question = survey.primary_question()
+    response = manager_client.get(f"/dashboard/de-first/?{VIEW}", HTTP_ACCEPT_LANGUAGE="pl")
+    shown = [d["label"] for d in embedded(response)["distribution"]]
+    assert shown == question.labels_in("pl") != question.labels_in("de")
+    assert f"5 · {question.labels_in('pl')[-1]}" in response.content.decode()
+
+
 def test_controls_are_reflected_in_the_url_and_the_form(manager_client, shop):
     html = manager_client.get(
         f"/dashboard/shop/?{VIEW}&attr.channel=web&group_by=channel&touchpoint=purchase"

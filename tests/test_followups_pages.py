@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -231,6 +232,21 @@ def test_admins_save_settings_and_ordered_routing(survey):
     reply = client.post("/followups/settings/shop/", settings_form(**{"rule-1-DELETE": "on"}))
     assert reply.status_code == 302
     assert list(RoutingRule.objects.values_list("value", flat=True)) == ["purchase"]
+
+
+@pytest.mark.parametrize("language", ["en", "de", "pl"])
+def test_settings_page_fills_its_fields_readably_in_every_language(survey, language):
+    """A number field's value keeps the dot a browser needs (German would write 10,00 and the
+    field would show empty); keywords show as typed, an empty list as nothing."""
+    FollowUpSettings.objects.create(survey=survey, alert_drop_points=Decimal("12.5"))
+    page = (
+        logged_in(admin_user())
+        .get("/followups/settings/shop/", HTTP_ACCEPT_LANGUAGE=language)
+        .content.decode()
+    )
+    assert 'name="alert_drop_points" value="12.50"' in page
+    assert 'name="sla_hours" value="48"' in page
+    assert 'name="keywords" value=""' in page and "[]" not in page
 
 
 @pytest.mark.parametrize(
