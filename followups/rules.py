@@ -39,7 +39,7 @@ def trigger_reason(
                 else primary.score <= score_at_most
             )
             if worse:
-                return gettext("score %(score)s at or below %(limit)s") % {
+                return gettext("score %(score)s: %(limit)s or worse") % {
                     "score": primary.score,
                     "limit": score_at_most,
                 }

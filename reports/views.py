@@ -160,6 +160,8 @@ def _survey(slug: str) -> Survey:
 
 
 def _bad_request(request, error: FilterError, survey: Survey | None = None):
+    # the page's sentence ends with its own full stop
+    error = FilterError(error.param, error.message.rstrip("."))
     return render(
         request,
         "reports/bad_request.html",

@@ -53,7 +53,7 @@ TEMPLATES: dict[str, dict] = {
     "csat-support": {
         "title": _("CSAT after support contact"),
         "description": _(
-            "Seed 003's three questions on a school-grade scale (1 = best), and a comment."
+            "Three questions on a school-grade scale (1 = best), and a comment."
         ),
         "survey": {
             "touchpoint": "support_contact",
