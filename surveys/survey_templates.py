@@ -52,9 +52,7 @@ TEMPLATES: dict[str, dict] = {
     },
     "csat-support": {
         "title": _("CSAT after support contact"),
-        "description": _(
-            "Three questions on a school-grade scale (1 = best), and a comment."
-        ),
+        "description": _("Three questions on a school-grade scale (1 = best), and a comment."),
         "survey": {
             "touchpoint": "support_contact",
             "languages": ["de", "en"],
