@@ -141,6 +141,9 @@ class FollowUp(models.Model):
         related_name="follow_ups",
     )
     reason = models.CharField(max_length=200, help_text=_("Why the answer opened a follow-up."))
+    # The rule behind `reason` ({"rule", "score", "limit", "word"}), worded in the reader's
+    # language on every page; `reason` keeps it in the site's language for mails and webhooks.
+    trigger = models.JSONField(default=dict, blank=True)
     # What the customer said, copied when the follow-up opened: [{key, text, score, label, satisfied}].
     scores = models.JSONField(default=list, blank=True)
     comment = models.TextField(blank=True)
@@ -181,6 +184,14 @@ class FollowUp(models.Model):
         return self.status != self.Status.RESOLVED and self.due_at <= timezone.now()
 
     @property
+    def reason_text(self) -> str:
+        """Why it opened, in the active language (the stored text for follow-ups from before)."""
+        from .rules import Trigger
+
+        trigger = Trigger.from_dict(self.trigger)
+        return trigger.text() if trigger else self.reason
+
+    @property
     def primary_score(self) -> dict | None:
         return next(
             (s for s in self.scores if s.get("primary")), self.scores[0] if self.scores else None
@@ -206,7 +217,10 @@ class FollowUpNote(models.Model):
         related_name="+",
     )
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.NOTE)
+    # What the person wrote. What the product records (opened because..., assigned to...,
+    # resolved) is in `event` and worded in the reader's language (display_text).
     text = models.TextField(blank=True)
+    event = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -214,6 +228,38 @@ class FollowUpNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on follow-up {self.follow_up_id}"
+
+    def event_text(self) -> str:
+        """The recorded event as a sentence in the active language ("" for a plain note)."""
+        from .rules import Trigger
+
+        event = self.event or {}
+        if self.kind == self.Kind.OPENED and "trigger" in event:
+            trigger = Trigger.from_dict(event["trigger"])
+            return _("Opened: %(reason)s. Owner: %(owner)s.") % {
+                "reason": trigger.text() if trigger else "",
+                "owner": event.get("owner") or _("nobody yet"),
+            }
+        if self.kind == self.Kind.ASSIGNED and "assignee" in event:
+            if not event["assignee"]:
+                return str(_("Unassigned."))
+            return _("Assigned to %(user)s.") % {"user": event["assignee"]}
+        if self.kind == self.Kind.CONTACTED and event.get("outcome") in FollowUp.Outcome.values:
+            return f"{FollowUp.Outcome(event['outcome']).label}."
+        if self.kind == self.Kind.STATUS and event.get("status") in FollowUp.Status.values:
+            return str(
+                {
+                    FollowUp.Status.RESOLVED: _("Resolved."),
+                    FollowUp.Status.IN_PROGRESS: _("In progress."),
+                    FollowUp.Status.OPEN: _("Reopened."),
+                }[event["status"]]
+            )
+        return ""
+
+    @property
+    def display_text(self) -> str:
+        """The event in the reader's language, then what the person wrote."""
+        return " ".join(part for part in (self.event_text(), self.text) if part)
 
 
 def new_webhook_secret() -> str:

@@ -77,7 +77,7 @@ def export_for_contact(contact, **kwargs) -> dict:
                 "contact_outcome": f.contact_outcome,
                 "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
                 "notes": [
-                    {"kind": n.kind, "text": n.text, "created_at": n.created_at.isoformat()}
+                    {"kind": n.kind, "text": n.display_text, "created_at": n.created_at.isoformat()}
                     for n in f.notes.all()
                 ],
             }

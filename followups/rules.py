@@ -16,6 +16,37 @@ class ScoredAnswer:
     reversed: bool = False
 
 
+@dataclass(frozen=True)
+class Trigger:
+    """Why an answer opens a follow-up: the rule that fired and its values. Stored with the
+    follow-up (as_dict) and worded in the reader's language when shown (text)."""
+
+    rule: str  # not_satisfied, score, keyword
+    score: int | None = None
+    limit: int | None = None
+    word: str = ""
+
+    def text(self) -> str:
+        if self.rule == "not_satisfied":
+            return gettext("not satisfied (score %(score)s)") % {"score": self.score}
+        if self.rule == "score":
+            return gettext("score %(score)s: %(limit)s or worse") % {
+                "score": self.score,
+                "limit": self.limit,
+            }
+        return gettext("comment mentions “%(word)s”") % {"word": self.word}
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "score": self.score, "limit": self.limit, "word": self.word}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Trigger | None:
+        try:
+            return cls(**data) if data else None
+        except TypeError:
+            return None
+
+
 def trigger_reason(
     *,
     enabled: bool,
@@ -24,13 +55,13 @@ def trigger_reason(
     keywords: list[str],
     primary: ScoredAnswer | None,
     comments: list[str],
-) -> str | None:
-    """Why this answer opens a follow-up (a short text for people), or None if it does not."""
+) -> Trigger | None:
+    """Why this answer opens a follow-up, or None if it does not."""
     if not enabled:
         return None
     if primary is not None:
         if on_not_satisfied and primary.satisfied is False:
-            return gettext("not satisfied (score %(score)s)") % {"score": primary.score}
+            return Trigger("not_satisfied", score=primary.score)
         if score_at_most is not None:
             # On a reversed scale (1 = best) "as bad as N or worse" means N or more.
             worse = (
@@ -39,15 +70,12 @@ def trigger_reason(
                 else primary.score <= score_at_most
             )
             if worse:
-                return gettext("score %(score)s: %(limit)s or worse") % {
-                    "score": primary.score,
-                    "limit": score_at_most,
-                }
+                return Trigger("score", score=primary.score, limit=score_at_most)
     text = " ".join(comments).casefold()
     if text:
         for word in keywords:
             if word.strip() and word.strip().casefold() in text:
-                return gettext("comment mentions “%(word)s”") % {"word": word.strip()}
+                return Trigger("keyword", word=word.strip())
     return None
 
 

@@ -33,8 +33,8 @@ def primary_answer(answers) -> tuple[object | None, list[str]]:
     return (scored[0] if scored else None), comments
 
 
-def decide(settings: FollowUpSettings, primary, comments: list[str]) -> str | None:
-    """The reason this response opens a follow-up under `settings`, or None."""
+def decide(settings: FollowUpSettings, primary, comments: list[str]) -> rules.Trigger | None:
+    """Why this response opens a follow-up under `settings`, or None."""
     scored = (
         rules.ScoredAnswer(
             score=primary.score, satisfied=primary.satisfied, reversed=primary.question.reversed
@@ -109,8 +109,8 @@ def open_follow_up(*, response_id: int) -> FollowUp | None:
     settings = FollowUpSettings.for_survey(response.survey)
     answers = list(response.answers.all())
     primary, comments = primary_answer(answers)
-    reason = decide(settings, primary, comments)
-    if reason is None:
+    trigger = decide(settings, primary, comments)
+    if trigger is None:
         return None
     owner = route(
         settings, attributes=response.attributes or {}, touchpoint_type=response.touchpoint_type
@@ -124,7 +124,8 @@ def open_follow_up(*, response_id: int) -> FollowUp | None:
                 survey=response.survey,
                 contact=response.contact,
                 assignee=owner,
-                reason=reason[:200],
+                reason=trigger.text()[:200],
+                trigger=trigger.as_dict(),
                 scores=_score_rows(answers, language),
                 comment="\n\n".join(comments),
                 touchpoint_type=response.touchpoint_type,
@@ -138,8 +139,7 @@ def open_follow_up(*, response_id: int) -> FollowUp | None:
     FollowUpNote.objects.create(
         follow_up=follow_up,
         kind=FollowUpNote.Kind.OPENED,
-        text=gettext("Opened: %(reason)s. Owner: %(owner)s.")
-        % {"reason": reason, "owner": owner.get_username() if owner else gettext("nobody yet")},
+        event={"trigger": trigger.as_dict(), "owner": owner.get_username() if owner else ""},
         created_at=now,
     )
     from . import tasks
@@ -170,9 +170,7 @@ def assign_follow_up(*, follow_up: FollowUp, assignee, by) -> FollowUp:
         follow_up=follow_up,
         author=by,
         kind=FollowUpNote.Kind.ASSIGNED,
-        text=gettext("Assigned to %(user)s.") % {"user": assignee.get_username()}
-        if assignee
-        else gettext("Unassigned."),
+        event={"assignee": assignee.get_username() if assignee else ""},
     )
     return follow_up
 
@@ -202,12 +200,12 @@ def record_contact(*, follow_up: FollowUp, outcome: str, text: str = "", by) -> 
     follow_up.contact_outcome = outcome
     follow_up.status = FollowUp.Status.IN_PROGRESS
     follow_up.save(update_fields=["first_contact_at", "contact_outcome", "status", "updated_at"])
-    label = FollowUp.Outcome(outcome).label
     FollowUpNote.objects.create(
         follow_up=follow_up,
         author=by,
         kind=FollowUpNote.Kind.CONTACTED,
-        text=f"{label}. {text.strip()}".strip() if text.strip() else f"{label}.",
+        event={"outcome": outcome},
+        text=text.strip(),
         created_at=now,
     )
     return follow_up
@@ -232,16 +230,12 @@ def change_status(*, follow_up: FollowUp, status: str, text: str = "", by) -> Fo
     follow_up.status = status
     follow_up.resolved_at = now if status == FollowUp.Status.RESOLVED else None
     follow_up.save(update_fields=["status", "resolved_at", "updated_at"])
-    message = {
-        FollowUp.Status.RESOLVED: gettext("Resolved."),
-        FollowUp.Status.IN_PROGRESS: gettext("In progress."),
-        FollowUp.Status.OPEN: gettext("Reopened."),
-    }[status]
     FollowUpNote.objects.create(
         follow_up=follow_up,
         author=by,
         kind=FollowUpNote.Kind.STATUS,
-        text=f"{message} {text.strip()}".strip(),
+        event={"status": status},
+        text=text.strip(),
         created_at=now,
     )
     if status == FollowUp.Status.RESOLVED and previous != status:

@@ -291,3 +291,26 @@ def test_follow_up_statuses_are_constrained_in_the_database(follow_up):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         FollowUp.objects.filter(pk=follow_up.pk).update(resolved_at=timezone.now())
+
+
+def test_reason_and_timeline_read_in_the_managers_language(follow_up):
+    """What the product records (why it opened, who owns it, the outcome, the status) is worded
+    in the reader's language, not in the language it was recorded in."""
+    from django.utils import translation
+
+    manager = manager_user()
+    services.record_contact(
+        follow_up=follow_up, outcome=FollowUp.Outcome.REACHED, text="Refund sent", by=manager
+    )
+    services.resolve_follow_up(follow_up=follow_up, by=manager)
+    client = logged_in(manager)
+    page = client.get(f"/followups/{follow_up.pk}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "nicht zufrieden" in page
+    assert "Refund sent" in page  # what a person wrote stays as written
+    with translation.override("de"):
+        expected = [note.event_text() for note in follow_up.notes.all()]
+    assert all(text and text in page for text in expected), expected
+    assert "Opened:" not in page and "Resolved." not in page
+    queue = client.get("/followups/?status=resolved", HTTP_ACCEPT_LANGUAGE="pl").content.decode()
+    with translation.override("pl"):
+        assert follow_up.reason_text in queue

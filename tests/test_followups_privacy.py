@@ -43,7 +43,7 @@ def test_erasure_blanks_copies_and_quotes_but_keeps_scores_and_loop_times(survey
     ana.refresh_from_db()
     assert ana.comment == "" and ana.erased_at is not None
     assert ana.scores[0]["score"] == 1 and ana.status == "resolved"
-    texts = " ".join(ana.notes.values_list("text", flat=True))
+    texts = " ".join(note.display_text for note in ana.notes.all())
     for personal in ("Ana Lima", "ana@example.com", "My order 17 never came"):
         assert personal not in texts
     assert "[erased]" in texts and "Reached the customer" in texts  # the notes stay
