@@ -188,6 +188,9 @@ class CommentRollup(models.Model):
     day = models.DateField()
     norm = models.FloatField(null=True)  # the primary answer's score_norm (0 worst, 1 best)
     band = models.CharField(max_length=8, blank=True)  # unhappy, neutral, happy or ""
+    # {dimension: value} of the response (its touchpoint type and scalar attributes, as rollup
+    # text), so a page filtered by touchpoint or attribute is still a walk of an index.
+    dims = models.JSONField(default=dict)
 
     class Meta:
         indexes = [
@@ -209,19 +212,23 @@ class CommentRollup(models.Model):
 
 
 class CommentCount(models.Model):
-    """Comments per band on a local day (or closed month): the comments page's tab counts."""
+    """Comments per band on a local day (or closed month), in total (dimension "") and per
+    touchpoint type and attribute value: the comments page's tab counts under one filter."""
 
     survey_id = models.BigIntegerField()
     grain = models.CharField(max_length=1, choices=Grain.choices)
     period = models.DateField()
     band = models.CharField(max_length=8, blank=True)
+    dimension = models.CharField(max_length=120, blank=True, default="")
+    value = models.CharField(max_length=200, blank=True, default="")
     comments = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
-            # serves the counts of a range: months and days of one survey
+            # serves the counts of a range under one filter: months and days of one survey
             models.UniqueConstraint(
-                fields=["survey_id", "grain", "period", "band"], name="comment_count_key"
+                fields=["survey_id", "dimension", "value", "grain", "period", "band"],
+                name="comment_count_dimension_key",
             ),
         ]
 

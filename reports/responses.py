@@ -3,6 +3,7 @@ rollups; these pages list rows, so they read the rows themselves)."""
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -25,6 +26,7 @@ from surveys import scales
 from surveys.models import Answer, Question, Response, Survey
 
 from .filters import ReportFilters
+from .models import CommentRollup
 
 # Unhappy: below the middle of the scale; neutral: the middle or above but not satisfied;
 # happy: satisfied (decided when the answer was stored). On 1-5: 1-2, 3, 4-5.
@@ -163,13 +165,44 @@ def latest_comments(survey: Survey, filters: ReportFilters, limit: int) -> list[
     )
 
 
+def comment_filters(filters: ReportFilters) -> dict[str, str] | None:
+    """The view's touchpoint and attribute filters as comment-rollup dimensions; None when a
+    name or value is longer than the rollups keep (those views read the rows)."""
+    from .selectors import ATTR_PREFIX, KEY_LENGTH, TOUCHPOINT, VALUE_LENGTH
+
+    dims = {ATTR_PREFIX + name: value for name, value in filters.attrs.items()}
+    if filters.touchpoint:
+        dims[TOUCHPOINT] = filters.touchpoint
+    if any(len(dim) > len(ATTR_PREFIX) + KEY_LENGTH for dim in dims) or any(
+        len(value) > VALUE_LENGTH for value in dims.values()
+    ):
+        return None
+    return dims
+
+
 def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dict[str, int]:
     """How many comments each band holds under the filters (for the band tabs): from the
-    rollups, or from the rows when the view is searched or filtered by attribute or touchpoint."""
-    if not needs_rows(filters, search):
+    rollups' counts (no filter, or one filter the counts hold over the range), else from the
+    comment rollup rows, or from the rows themselves when the view is searched."""
+    dims = None if needs_rows(filters, search) else comment_filters(filters)
+    if dims is not None:
         from .selectors import RollupSource
 
-        counts = RollupSource().comment_counts(survey, filters.start, filters.end)
+        counts = RollupSource().comment_counts(survey, filters.start, filters.end, dims)
+        if counts is None:
+            start, end = filters.bounds()
+            counts = dict(
+                _with_dimensions(
+                    CommentRollup.objects.filter(
+                        survey_id=survey.pk, submitted_at__gte=start, submitted_at__lt=end
+                    ),
+                    dims,
+                )
+                .values("band")
+                .annotate(n=Count("pk"))
+                .order_by()
+                .values_list("band", "n")
+            )
         return {"all": sum(counts.values()), **{band: counts.get(band, 0) for band in BANDS}}
     rows = comments(survey, filters, CommentQuery(search=search)).order_by()
     return rows.aggregate(
@@ -178,19 +211,35 @@ def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dic
 
 
 def needs_rows(filters: ReportFilters, search: str) -> bool:
-    """A comments view the rollups cannot serve: a text search, an attribute or a touchpoint."""
-    return bool(search or filters.attrs or filters.touchpoint)
+    """A comments view the rollups cannot serve: a text search, or a filter value longer than
+    the rollups keep."""
+    return bool(search) or comment_filters(filters) is None
+
+
+def _with_dimensions(rows: QuerySet, dims: dict[str, str]) -> QuerySet:
+    """Comment rollup rows with every {dimension: value} of `dims`: a containment test the GIN
+    index serves on PostgreSQL; a key lookup per dimension elsewhere."""
+    if not dims:
+        return rows
+    if connection.vendor == "postgresql":
+        return rows.filter(dims__contains=dims)
+    for i, (dim, value) in enumerate(sorted(dims.items())):
+        alias = f"_dim_{i}"
+        rows = rows.alias(**{alias: Cast(KeyTextTransform(dim, "dims"), TextField())})
+        rows = rows.filter(**{alias: value})
+    return rows
 
 
 def comment_rollups(survey: Survey, filters: ReportFilters, query: CommentQuery):
     """The comments of the view as CommentRollup rows in page order (None: needs_rows)."""
-    from .models import CommentRollup
-
     if needs_rows(filters, query.search):
         return None
     start, end = filters.bounds()
-    rows = CommentRollup.objects.filter(
-        survey_id=survey.pk, submitted_at__gte=start, submitted_at__lt=end
+    rows = _with_dimensions(
+        CommentRollup.objects.filter(
+            survey_id=survey.pk, submitted_at__gte=start, submitted_at__lt=end
+        ),
+        comment_filters(filters),
     )
     if query.band:
         rows = rows.filter(band=query.band)

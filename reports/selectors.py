@@ -339,12 +339,18 @@ class RollupSource:
             for row in rows.values(group).annotate(**sums).order_by().values_list(group, *sums)
         ]
 
-    def comment_counts(self, survey, first, last) -> dict[str, int]:
-        """Comments per band ("" for those without a primary answer) in first..last."""
+    def comment_counts(self, survey, first, last, dims=None) -> dict[str, int] | None:
+        """Comments per band ("" for those without a primary answer) in first..last, in total
+        or under one {dimension: value}; None for what the counts do not hold (two filters, or
+        a dimension that overflowed in the range)."""
         from .models import CommentCount
 
+        dims = dims or {}
+        if len(dims) > 1 or not self._readable(survey, "a", list(dims), first, last):
+            return None
+        dimension, value = next(iter(dims.items()), (TOTAL, ""))
         rows = (
-            CommentCount.objects.filter(survey_id=survey.pk)
+            CommentCount.objects.filter(survey_id=survey.pk, dimension=dimension, value=value)
             .filter(self._periods(survey, [Span(first, last)]))
             .values("band")
             .annotate(n=Sum("comments"))

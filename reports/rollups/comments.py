@@ -9,11 +9,24 @@ from surveys import scales
 from surveys.models import Answer, Survey
 
 from .. import periods
-from ..models import CommentCount, CommentRollup, Grain
+from ..models import CommentCount, CommentRollup, Grain, RollupOverflow
+from ..selectors import LANGUAGE, TOTAL
+from .common import ANSWER, dimensions_of
+
+
+def comment_dimensions(touchpoint_type: str, attributes) -> dict[str, str]:
+    """The dimensions a comment can be filtered by: its touchpoint type and scalar attributes."""
+    return {
+        dim: value
+        for dim, value in dimensions_of(touchpoint_type, "", attributes)
+        if dim != LANGUAGE
+    }
 
 
 def recompute_comments(survey: Survey, first: date, last: date) -> None:
-    """CommentRollup rows of the comments of the local days first..last, and their counts."""
+    """CommentRollup rows of the comments of the local days first..last, and their counts: in
+    total and per dimension value, except for dimensions that overflowed the answer cubes on
+    that day (a filter by them counts the comment rows instead)."""
     from ..responses import band_of, with_primary_answer
 
     lo, hi = periods.day_bounds(first, last)
@@ -21,6 +34,11 @@ def recompute_comments(survey: Survey, first: date, last: date) -> None:
     CommentCount.objects.filter(
         survey_id=survey.pk, grain=Grain.DAY, period__gte=first, period__lte=last
     ).delete()
+    overflow = set(
+        RollupOverflow.objects.filter(
+            survey_id=survey.pk, kind=ANSWER, grain=Grain.DAY, period__gte=first, period__lte=last
+        ).values_list("period", "dimension")
+    )
     rows = with_primary_answer(
         Answer.objects.filter(
             question__survey_id=survey.pk,
@@ -30,13 +48,27 @@ def recompute_comments(survey: Survey, first: date, last: date) -> None:
             response__submitted_at__lt=hi,
         ).exclude(text=""),
         survey.primary_question(),
-    ).values_list("pk", "response_id", "response__submitted_at", "p_norm", "p_satisfied")
+    ).values_list(
+        "pk",
+        "response_id",
+        "response__submitted_at",
+        "p_norm",
+        "p_satisfied",
+        "response__touchpoint_type",
+        "response__attributes",
+    )
     batch: list[CommentRollup] = []
-    counts: dict[tuple[date, str], int] = defaultdict(int)
-    for pk, response_id, at, norm, satisfied in rows.iterator(chunk_size=5000):
+    counts: dict[tuple[date, str, str, str], int] = defaultdict(int)
+    for pk, response_id, at, norm, satisfied, touchpoint, attributes in rows.iterator(
+        chunk_size=5000
+    ):
         day = periods.local_day(at)
         band = band_of(satisfied, norm)
-        counts[(day, band)] += 1
+        dims = comment_dimensions(touchpoint, attributes)
+        counts[(day, band, TOTAL, "")] += 1
+        for dim, value in dims.items():
+            if (day, dim) not in overflow:
+                counts[(day, band, dim, value)] += 1
         batch.append(
             CommentRollup(
                 answer_id=pk,
@@ -46,6 +78,7 @@ def recompute_comments(survey: Survey, first: date, last: date) -> None:
                 day=day,
                 norm=norm,
                 band=band,
+                dims=dims,
             )
         )
         if len(batch) >= 5000:
@@ -53,6 +86,17 @@ def recompute_comments(survey: Survey, first: date, last: date) -> None:
             batch = []
     CommentRollup.objects.bulk_create(batch)
     CommentCount.objects.bulk_create(
-        CommentCount(survey_id=survey.pk, grain=Grain.DAY, period=day, band=band, comments=n)
-        for (day, band), n in counts.items()
+        (
+            CommentCount(
+                survey_id=survey.pk,
+                grain=Grain.DAY,
+                period=day,
+                band=band,
+                dimension=dim,
+                value=value,
+                comments=n,
+            )
+            for (day, band, dim, value), n in counts.items()
+        ),
+        batch_size=5000,
     )

@@ -89,16 +89,25 @@ def recompute_month(survey_id: int, month: date) -> None:
         )
         CommentCount.objects.filter(survey_id=survey_id, grain=Grain.MONTH, period=month).delete()
         CommentCount.objects.bulk_create(
-            CommentCount(
-                survey_id=survey_id, grain=Grain.MONTH, period=month, band=band, comments=n
-            )
-            for band, n in CommentCount.objects.filter(
-                survey_id=survey_id, grain=Grain.DAY, period__gte=month, period__lte=last
-            )
-            .values("band")
-            .annotate(n=Sum("comments"))
-            .order_by()
-            .values_list("band", "n")
+            (
+                CommentCount(
+                    survey_id=survey_id,
+                    grain=Grain.MONTH,
+                    period=month,
+                    band=band,
+                    dimension=dim,
+                    value=value,
+                    comments=n,
+                )
+                for band, dim, value, n in CommentCount.objects.filter(
+                    survey_id=survey_id, grain=Grain.DAY, period__gte=month, period__lte=last
+                )
+                .values("band", "dimension", "value")
+                .annotate(n=Sum("comments"))
+                .order_by()
+                .values_list("band", "dimension", "value", "n")
+            ),
+            batch_size=5000,
         )
         with connection.cursor() as cursor:
             for table, keys, counters, kind, dimensions in _MONTHS:
