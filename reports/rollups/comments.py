@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from django.conf import settings
+from django.db import connection
+
 from surveys import scales
 from surveys.models import Answer, Survey
 
 from .. import periods
 from ..models import CommentCount, CommentRollup, Grain, RollupOverflow
 from ..selectors import LANGUAGE, TOTAL
-from .common import ANSWER, dimensions_of
+from .common import ANSWER, dimensions_of, on_postgres
 
 
 def comment_dimensions(touchpoint_type: str, attributes) -> dict[str, str]:
@@ -27,13 +30,20 @@ def recompute_comments(survey: Survey, first: date, last: date) -> None:
     """CommentRollup rows of the comments of the local days first..last, and their counts: in
     total and per dimension value, except for dimensions that overflowed the answer cubes on
     that day (a filter by them counts the comment rows instead)."""
-    from ..responses import band_of, with_primary_answer
-
     lo, hi = periods.day_bounds(first, last)
     CommentRollup.objects.filter(survey_id=survey.pk, day__gte=first, day__lte=last).delete()
     CommentCount.objects.filter(
         survey_id=survey.pk, grain=Grain.DAY, period__gte=first, period__lte=last
     ).delete()
+    if on_postgres():
+        _comments_sql(survey, lo, hi)
+    else:
+        _comments_python(survey, first, last, lo, hi)
+
+
+def _comments_python(survey: Survey, first: date, last: date, lo, hi) -> None:
+    from ..responses import band_of, with_primary_answer
+
     overflow = set(
         RollupOverflow.objects.filter(
             survey_id=survey.pk, kind=ANSWER, grain=Grain.DAY, period__gte=first, period__lte=last
@@ -100,3 +110,70 @@ def recompute_comments(survey: Survey, first: date, last: date) -> None:
         ),
         batch_size=5000,
     )
+
+
+# PostgreSQL: the same rows and counts in one statement, for the rows of a day range.
+_COMMENTS_SQL = """
+WITH src AS MATERIALIZED (
+    SELECT id, submitted_at, touchpoint_type, attributes FROM surveys_response
+    WHERE survey_id = %(survey)s AND submitted_at >= %(lo)s AND submitted_at < %(hi)s
+      AND NOT is_test
+),
+c AS MATERIALIZED (
+    SELECT a.id AS answer_id, src.id AS response_id, src.submitted_at,
+           (src.submitted_at AT TIME ZONE %(tz)s)::date AS day,
+           p.score_norm AS norm,
+           CASE WHEN p.satisfied IS NULL OR p.score_norm IS NULL THEN ''
+                WHEN p.satisfied THEN 'happy'
+                WHEN p.score_norm < 0.5 THEN 'unhappy'
+                ELSE 'neutral' END AS band,
+           (SELECT jsonb_object_agg(d.dimension, d.value) FROM (
+                SELECT 'touchpoint' AS dimension, left(src.touchpoint_type, 200) AS value
+                UNION ALL SELECT 'attr:' || e.key, left(e.value #>> '{}', 200)
+                FROM jsonb_each(CASE WHEN jsonb_typeof(src.attributes) = 'object'
+                                     THEN src.attributes ELSE '{}'::jsonb END) e
+                WHERE jsonb_typeof(e.value) IN ('string', 'number', 'boolean')
+                  AND length(e.key) <= 100
+           ) d) AS dims
+    FROM src
+    JOIN surveys_answer a ON a.response_id = src.id
+    LEFT JOIN surveys_answer p ON p.response_id = src.id AND p.question_id = %(primary)s
+    WHERE a.question_id = ANY(%(questions)s) AND a.text <> ''
+),
+rows AS (
+    INSERT INTO reports_commentrollup
+        (answer_id, survey_id, response_id, submitted_at, day, norm, band, dims)
+    SELECT answer_id, %(survey)s, response_id, submitted_at, day, norm, band, dims FROM c
+)
+INSERT INTO reports_commentcount (survey_id, grain, period, band, dimension, value, comments)
+SELECT %(survey)s, 'd', c.day, c.band, e.key, e.value, count(*)
+FROM c CROSS JOIN LATERAL (
+    SELECT '' AS key, '' AS value UNION ALL SELECT key, value FROM jsonb_each_text(c.dims)
+) e
+WHERE e.key = '' OR NOT EXISTS (
+    SELECT 1 FROM reports_rollupoverflow o
+    WHERE o.survey_id = %(survey)s AND o.kind = %(kind)s AND o.grain = 'd'
+      AND o.period = c.day AND o.dimension = e.key
+)
+GROUP BY c.day, c.band, e.key, e.value
+"""
+
+
+def _comments_sql(survey: Survey, lo, hi) -> None:
+    primary = survey.primary_question()
+    questions = [q.pk for q in survey.questions.all() if q.kind == scales.COMMENT]
+    if not questions:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COMMENTS_SQL,
+            {
+                "tz": settings.TIME_ZONE,
+                "survey": survey.pk,
+                "primary": primary.pk if primary else None,
+                "questions": questions,
+                "lo": lo,
+                "hi": hi,
+                "kind": str(ANSWER),
+            },
+        )
