@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import email.policy
+import functools
 import random
 import re
 import secrets
@@ -51,9 +52,14 @@ def unsubscribe_link(token: str) -> str:
     return f"{settings.SITE_URL}/u/{token}/"
 
 
+@functools.lru_cache(maxsize=8)
+def _domain_of(from_email: str) -> str:
+    return parseaddr(from_email)[1].rpartition("@")[2] or "localhost"
+
+
 def message_id_for(invitation: Invitation, kind: str) -> str:
     """A Message-ID fixed per invitation and kind, so a resent copy is recognisably the same mail."""
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    domain = _domain_of(settings.DEFAULT_FROM_EMAIL)
     return f"<csat.{invitation.pk}.{kind}.{invitation.token_hash[:12]}@{domain}>"
 
 
@@ -222,6 +228,9 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 # Line breaks Python's quoted-printable encoder honours but the other encodings do not.
 _ODD_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
+# An address sanitize_address() returns unchanged: an ASCII dot-atom at an ASCII domain.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 
 
 @dataclass(frozen=True)
@@ -323,7 +332,8 @@ class InvitationWire:
         contact = invitation.contact
         name, reference = contact.name, invitation_reference(invitation)
         kind = "reminder" if reminder else "invitation"
-        recipients = [sanitize_address(contact.email, "utf-8")]
+        plain_address = _PLAIN_ADDRESS.fullmatch(contact.email)
+        recipients = [contact.email if plain_address else sanitize_address(contact.email, "utf-8")]
         language = pick_language(invitation.survey, invitation.locale, contact.locale)
         shape = None
         if _fills_in_place(name) and _fills_in_place(reference) and set(token) <= _TOKEN_CHARS:

@@ -16,7 +16,7 @@ NAMES = [
     "Jörg Ünïcode-Åström",
     "<script>alert('x')</script>",
     'Tom & Jerry "Co" O\'Brien',
-    "Ana " + "Maria " * 60 + "Long",
+    "Ana " + "Maria " * 30 + "Long",  # folds the subject; names hold up to 200
     "",
     " edge spaces ",
     "line\nbreak",
