@@ -238,11 +238,16 @@ class _Batch:
         )
 
     def rows(self, ids: list[int]) -> list[Invitation]:
-        return list(
+        rows = list(
             self.held(Invitation.objects.filter(pk__in=ids))
-            .select_related("survey", "contact", "touchpoint")
+            .select_related("contact", "touchpoint")
             .order_by("id")
         )
+        # A batch mostly holds one survey's invitations: load each survey once, not per row.
+        surveys = Survey.objects.in_bulk({row.survey_id for row in rows})
+        for row in rows:
+            row.survey = surveys[row.survey_id]
+        return rows
 
     def release(self, ids: list[int], *, reason: str, delay: timedelta) -> None:
         """Give rows back unsent (no attempt used), due again after `delay`."""
@@ -440,12 +445,13 @@ class _Batch:
             f"UPDATE {quote(Invitation._meta.db_table)} SET {', '.join(sets)} "
             f"WHERE {' OR '.join(wheres)}"
         )
-        with connection.cursor() as cursor:
+        if handover is not None and outcome is not None:
+            sql += " RETURNING id"
+        with _statement_cursor() as cursor:
+            cursor.execute(sql, params, **_PREPARED if connection.vendor == "postgresql" else {})
             if handover is not None and outcome is not None:
-                cursor.execute(f"{sql} RETURNING id", params)
                 handed = handover[0] in {pk for (pk,) in cursor.fetchall()}
             else:
-                cursor.execute(sql, params)
                 handed = handover is not None and cursor.rowcount == 1
         self.outcome = None
         return handed
@@ -606,6 +612,24 @@ def _abort(smtp: smtplib.SMTP, code: int) -> None:
     else:
         with contextlib.suppress(smtplib.SMTPServerDisconnected):
             smtp.rset()
+
+
+_PREPARED = {"prepare": True}
+
+
+@contextlib.contextmanager
+def _statement_cursor():
+    """A cursor for the per-message statement: on PostgreSQL a server-side prepared one (its
+    plan is made once per connection), else Django's own."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def _update_returns_rows() -> bool:
