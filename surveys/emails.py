@@ -251,19 +251,61 @@ def _header(name: str, value: str) -> str:
     return _WIRE_POLICY.fold(name, value)
 
 
-def _text_part(subtype: str, content: str) -> bytes:
-    """A UTF-8 text part encoded as Django encodes it: 7bit or 8bit, quoted-printable when a line
-    is longer than SMTP allows."""
-    lines = _NEWLINES.sub("\r\n", content)
-    if any(len(line.encode()) > RFC5322_EMAIL_LINE_LENGTH_LIMIT for line in content.splitlines()):
-        encoding, body = "quoted-printable", binascii.b2a_qp(lines.encode(), istext=True)
-    else:
-        encoding, body = ("7bit" if content.isascii() else "8bit"), lines.encode()
-    head = (
-        f'Content-Type: text/{subtype}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
-        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
-    )
-    return head.encode() + body
+@dataclass(frozen=True)
+class _Body:
+    """A rendered body split into lines, for a UTF-8 text part encoded as Django encodes it (7bit
+    or 8bit, quoted-printable once a line is longer than SMTP allows). The lines without a
+    marker are encoded once; those with one are filled and encoded per message."""
+
+    subtype: str
+    lines: tuple[str | bytes, ...]  # str: holds a marker; bytes: a fixed line, UTF-8
+    quoted: tuple[bytes, ...]  # each fixed line quoted-printable (b"" for marker lines)
+    long: bool  # a fixed line is too long for SMTP
+    ascii: bool  # every fixed line is ASCII
+
+    @classmethod
+    def of(cls, subtype: str, content: str, marker: re.Pattern) -> _Body:
+        lines: list[str | bytes] = []
+        for line in _NEWLINES.sub("\n", content).split("\n"):
+            lines.append(line if marker.search(line) else line.encode())
+        fixed = [line for line in lines if isinstance(line, bytes)]
+        return cls(
+            subtype,
+            tuple(lines),
+            tuple(_quoted(line) if isinstance(line, bytes) else b"" for line in lines),
+            any(len(line) > RFC5322_EMAIL_LINE_LENGTH_LIMIT for line in fixed),
+            all(line.isascii() for line in fixed),
+        )
+
+    def part(self, fill) -> bytes:
+        """The MIME part with `fill(line)` in place of each line holding a marker."""
+        filled = {
+            index: fill(line).encode()
+            for index, line in enumerate(self.lines)
+            if isinstance(line, str)
+        }
+        if self.long or any(
+            len(line) > RFC5322_EMAIL_LINE_LENGTH_LIMIT for line in filled.values()
+        ):
+            encoding = "quoted-printable"
+            lines = [
+                _quoted(filled[index]) if index in filled else quoted
+                for index, quoted in enumerate(self.quoted)
+            ]
+        else:
+            ascii = self.ascii and all(line.isascii() for line in filled.values())
+            encoding = "7bit" if ascii else "8bit"
+            lines = [filled.get(index, line) for index, line in enumerate(self.lines)]
+        head = (
+            f'Content-Type: text/{self.subtype}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+            f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+        )
+        return head.encode() + b"\r\n".join(lines)
+
+
+def _quoted(line: bytes) -> bytes:
+    # Quoted-printable is line by line, so a body's lines can be encoded apart.
+    return binascii.b2a_qp(line, istext=True).replace(b"\n", b"\r\n")
 
 
 def _fills_in_place(value: str) -> bool:
@@ -275,8 +317,8 @@ def _fills_in_place(value: str) -> bool:
 @dataclass(frozen=True)
 class _Shape:
     subject: str | None  # the folded Subject line, or None when it holds a customer's value
-    text: str
-    html: str
+    text: _Body
+    html: _Body
 
 
 class InvitationWire:
@@ -324,7 +366,13 @@ class InvitationWire:
             odd = _ODD_LINE_BREAKS.search(text) or _ODD_LINE_BREAKS.search(html)
             fixed = self.marker.search(subject) is None
             self.shapes[key] = (
-                None if odd else _Shape(_header("Subject", subject) if fixed else None, text, html)
+                None
+                if odd
+                else _Shape(
+                    _header("Subject", subject) if fixed else None,
+                    _Body.of("plain", text, self.marker),
+                    _Body.of("html", html, self.marker),
+                )
             )
         return self.shapes[key]
 
@@ -347,8 +395,6 @@ class InvitationWire:
         plain = {self.markers["name"]: name, self.markers["reference"]: reference}
         escaped = {marker: escape(value) for marker, value in plain.items()}
         plain[self.markers["token"]] = escaped[self.markers["token"]] = token
-        text = self.marker.sub(lambda m: plain[m.group()], shape.text)
-        html = self.marker.sub(lambda m: escaped[m.group()], shape.html)
         subject = shape.subject
         if subject is None:
             with translation.override(language):
@@ -363,7 +409,10 @@ class InvitationWire:
                 )
                 subject = _header("Subject", _render_subject(context))
         headers = _headers(invitation, token, kind)
-        parts = [_text_part("plain", text), _text_part("html", html)]
+        parts = [
+            shape.text.part(lambda line: self.marker.sub(lambda m: plain[m.group()], line)),
+            shape.html.part(lambda line: self.marker.sub(lambda m: escaped[m.group()], line)),
+        ]
         boundary = _boundary()
         while any(f"--{boundary}".encode() in part for part in parts):
             boundary = _boundary()
