@@ -206,7 +206,7 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # --- Sending -------------------------------------------------------------------------------------
 # The database holds what is due; beat only says "look now". See docs/sending.md.
 CSAT_SEND_INTERVAL_SECONDS = env.float("CSAT_SEND_INTERVAL_SECONDS", default=5.0)
-CSAT_SEND_BATCH_SIZE = env.int("CSAT_SEND_BATCH_SIZE", default=50)
+CSAT_SEND_BATCH_SIZE = env.int("CSAT_SEND_BATCH_SIZE", default=200)
 CSAT_SEND_MAX_BATCHES = env.int("CSAT_SEND_MAX_BATCHES", default=40)  # per beat tick
 CSAT_SEND_LEASE_SECONDS = env.int("CSAT_SEND_LEASE_SECONDS", default=300)
 CSAT_SEND_MAX_ATTEMPTS = env.int("CSAT_SEND_MAX_ATTEMPTS", default=6)

@@ -5,9 +5,11 @@
    them a lease: invitations go to `sending` with `lease_expires_at`; a reminder's claim moves its
    `reminder_due_at` to the lease's end. A claim whose worker died simply comes due again.
 2. `send_batch` (a worker task) sends a claimed batch over one mail connection. Per message:
-   one UPDATE sets `handover_at` (only while the claim is still ours), the server accepts the
-   message, one UPDATE records the outcome. Both run in autocommit, so the window in which a
-   crash leaves an accepted message unrecorded is one database round trip.
+   an UPDATE sets `handover_at` (only while the claim is still ours and nobody handed the row
+   over yet), the server accepts the message, and its outcome is recorded by the same UPDATE
+   that sets the next message's handover (the batch's last outcome by one of its own). They run
+   in autocommit, so the window in which a crash leaves an accepted message unrecorded is
+   rendering the next message plus one database round trip.
 3. A claim found again with `handover_at` set was interrupted inside that window: the server may
    or may not have the message. It is marked failed with that reason instead of being resent,
    so a customer never gets the same survey twice (see docs/sending.md).
@@ -23,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import tokens
-from .emails import build_invitation_email
+from .emails import InvitationWire, WireEmail, build_invitation_email
 from .models import Invitation, Survey
 
 log = logging.getLogger(__name__)
@@ -200,6 +203,18 @@ def suppression_reason(invitation: Invitation) -> str:
     return ""
 
 
+_INCREMENT = object()  # a column's value plus one, in an outcome's fields
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A handed-over message's outcome, keyed by its handover: written with the next handover."""
+
+    pk: int
+    handover: datetime
+    fields: dict[str, object]
+
+
 class _Batch:
     """One claimed batch: the rows it still holds, its lease, and one open mail connection."""
 
@@ -208,6 +223,8 @@ class _Batch:
         self.lease = claim.lease
         self.mail = None
         self.cache: dict = {}
+        self.wire: InvitationWire | None = None
+        self.outcome: _Outcome | None = None
 
     # The claim is ours while the row still carries our lease (a reclaim gives it a new one).
     def held(self, queryset: QuerySet) -> QuerySet:
@@ -218,11 +235,16 @@ class _Batch:
         )
 
     def rows(self, ids: list[int]) -> list[Invitation]:
-        return list(
+        rows = list(
             self.held(Invitation.objects.filter(pk__in=ids))
-            .select_related("survey", "contact", "touchpoint")
+            .select_related("contact", "touchpoint")
             .order_by("id")
         )
+        # A batch mostly holds one survey's invitations: load each survey once, not per row.
+        surveys = Survey.objects.in_bulk({row.survey_id for row in rows})
+        for row in rows:
+            row.survey = surveys[row.survey_id]
+        return rows
 
     def release(self, ids: list[int], *, reason: str, delay: timedelta) -> None:
         """Give rows back unsent (no attempt used), due again after `delay`."""
@@ -239,12 +261,14 @@ class _Batch:
         else:
             self.held(Invitation.objects.filter(pk__in=ids)).update(reminder_due_at=now + delay)
 
+    def lease_half_used(self) -> bool:
+        return self.lease - timezone.now() <= timedelta(
+            seconds=settings.CSAT_SEND_LEASE_SECONDS / 2
+        )
+
     def keep_lease(self, ids: list[int]) -> set[int]:
-        """Extend the lease once half of it is used; returns the ids still held."""
-        now = timezone.now()
-        if self.lease - now > timedelta(seconds=settings.CSAT_SEND_LEASE_SECONDS / 2):
-            return set(ids)
-        new = lease_end(now)
+        """Extend the lease (call once half of it is used); returns the ids still held."""
+        new = lease_end(timezone.now())
         queryset = self.held(Invitation.objects.filter(pk__in=ids))
         held = set(queryset.values_list("id", flat=True))
         if self.kind == INVITATION:
@@ -254,11 +278,46 @@ class _Batch:
         self.lease = new
         return held
 
-    def connection(self):
+    def backend(self):
         if self.mail is None:
             self.mail = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
-        self.mail.open()  # a no-op while open: the batch reuses one connection
         return self.mail
+
+    def connection(self):
+        self.backend().open()  # a no-op while open: the batch reuses one connection
+        return self.mail
+
+    def build(self, invitation: Invitation) -> WireEmail | EmailMultiAlternatives:
+        """The message as bytes for Django's SMTP backend; as an EmailMessage for any other, so
+        that an ESP backend (django-anymail) still reads its metadata."""
+        token = tokens.token_for(invitation)
+        reminder = self.kind == REMINDER
+        if type(self.backend()) is SmtpBackend:
+            self.wire = self.wire or InvitationWire(self.cache)
+            return self.wire.build(invitation, token, reminder=reminder)
+        return build_invitation_email(invitation, token, reminder=reminder, cache=self.cache)
+
+    def deliver(self, message: EmailMultiAlternatives) -> str:
+        """Hand one message to the mail server; returns its Message-ID (or the ESP's id)."""
+        self.connection().send_messages([message])
+        status = getattr(message, "anymail_status", None)
+        return str(getattr(status, "message_id", None) or message.extra_headers["Message-ID"])
+
+    def deliver_bytes(self, message: WireEmail) -> str:
+        """Hand prebuilt bytes to Django's SMTP backend's open connection, as its send would."""
+        self.connection().connection.sendmail(message.sender, message.recipients, message.data)
+        return message.message_id
+
+    def failed(self, invitation: Invitation, handover: datetime, raw: Exception) -> str:
+        """Record a send that failed after its handover; a lost server ends the batch."""
+        error = classify(raw)
+        if error.connection_lost:
+            self.drop_connection()
+        outcome = self.record_error(invitation, handover, error)
+        if error.connection_lost:
+            self.flush()
+            raise error from raw
+        return outcome
 
     def drop_connection(self) -> None:
         if self.mail is not None:
@@ -274,67 +333,121 @@ class _Batch:
 
     def finish(self, invitation: Invitation, **fields) -> None:
         """Record an outcome without a handover (suppressed, expired, undeliverable)."""
+        self.flush()
         self.held(Invitation.objects.filter(pk=invitation.pk)).update(**fields)
 
     def handover(self, invitation: Invitation, now: datetime) -> bool:
+        """Mark the row handed over (committed before the server sees the message), writing the
+        previous message's outcome in the same statement. False if the claim is no longer ours."""
         if now >= self.lease:
+            self.flush()
             return False
-        return self.held(Invitation.objects.filter(pk=invitation.pk)).update(handover_at=now) == 1
+        return self.write(self.outcome, (invitation.pk, now))
+
+    def flush(self) -> None:
+        """Write the outcome still waiting for the next handover."""
+        if self.outcome is not None:
+            self.write(self.outcome, None)
+
+    def write(self, outcome: _Outcome | None, handover: tuple[int, datetime] | None) -> bool:
+        """One UPDATE: record `outcome` on its row (keyed by its handover only, so even a claim
+        marked interrupted meanwhile takes it) and set `handover` on a row this claim still holds
+        and nobody handed over yet. Returns whether the handover was set."""
+        if outcome is not None and handover is not None and not _update_returns_rows():
+            self.write(outcome, None)
+            outcome = None
+        ops, quote = connection.ops, connection.ops.quote_name
+
+        def value(v: object) -> object:
+            return ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v
+
+        sets: list[str] = []
+        wheres: list[str] = []
+        params: list[object] = []
+        if outcome is not None:
+            for column, new in outcome.fields.items():
+                name = quote(column)
+                then = f"{name} + 1" if new is _INCREMENT else "%s"
+                sets.append(f"{name} = CASE WHEN id = %s THEN {then} ELSE {name} END")
+                params += [outcome.pk] if new is _INCREMENT else [outcome.pk, value(new)]
+        if handover is not None:
+            sets.append("handover_at = CASE WHEN id = %s THEN %s ELSE NULL END")
+            params += [handover[0], value(handover[1])]
+        else:
+            sets.append("handover_at = NULL")
+        if outcome is not None:
+            wheres.append("(id = %s AND handover_at = %s)")
+            params += [outcome.pk, value(outcome.handover)]
+        if handover is not None:
+            if self.kind == INVITATION:
+                held = "status = %s AND lease_expires_at = %s"
+                params += [handover[0], Status.SENDING.value, value(self.lease)]
+            else:
+                held = "status = %s AND reminder_due_at = %s AND reminder_sent_at IS NULL"
+                params += [handover[0], Status.SENT.value, value(self.lease)]
+            wheres.append(f"(id = %s AND handover_at IS NULL AND {held})")
+        sql = (
+            f"UPDATE {quote(Invitation._meta.db_table)} SET {', '.join(sets)} "
+            f"WHERE {' OR '.join(wheres)}"
+        )
+        if handover is not None and outcome is not None:
+            sql += " RETURNING id"
+        with _statement_cursor() as cursor:
+            cursor.execute(sql, params, **_PREPARED if connection.vendor == "postgresql" else {})
+            if handover is not None and outcome is not None:
+                handed = handover[0] in {pk for (pk,) in cursor.fetchall()}
+            else:
+                handed = handover is not None and cursor.rowcount == 1
+        self.outcome = None
+        return handed
 
     def record_sent(self, invitation: Invitation, handover: datetime, message_id: str) -> None:
-        fields = {"handover_at": None}
         now = timezone.now()
         if self.kind == INVITATION:
-            fields.update(
-                status=Status.SENT,
-                sent_at=now,
-                message_id=message_id[:255],
-                lease_expires_at=None,
-                attempts=F("attempts") + 1,
-                status_reason="",
-            )
+            fields = {
+                "status": Status.SENT.value,
+                "sent_at": now,
+                "message_id": message_id[:255],
+                "lease_expires_at": None,
+                "attempts": _INCREMENT,
+                "status_reason": "",
+            }
         else:
-            fields.update(reminder_sent_at=now, reminder_due_at=None)
-        # Keyed by our handover only: even a claim marked interrupted meanwhile becomes sent.
-        Invitation.objects.filter(pk=invitation.pk, handover_at=handover).update(**fields)
+            fields = {"reminder_sent_at": now, "reminder_due_at": None}
+        self.outcome = _Outcome(invitation.pk, handover, fields)
 
     def record_error(self, invitation: Invitation, handover: datetime, error: SendError) -> str:
-        row = Invitation.objects.filter(pk=invitation.pk, handover_at=handover)
         now = timezone.now()
         if self.kind == REMINDER:
             if error.temporary:
-                row.update(handover_at=None, reminder_due_at=now + retry_delay(2))
-                return "retrying"
-            row.update(
-                handover_at=None,
-                reminder_due_at=None,
-                status_reason=f"reminder not sent: {error.reason}"[:500],
-            )
-            return "failed"
-        attempts = invitation.attempts + 1
-        if error.temporary and attempts < settings.CSAT_SEND_MAX_ATTEMPTS:
-            row.update(
-                status=Status.SCHEDULED,
-                due_at=now + retry_delay(attempts),
-                attempts=attempts,
-                handover_at=None,
-                lease_expires_at=None,
-                status_reason=f"retrying: {error.reason}"[:500],
-            )
-            return "retrying"
-        reason = (
-            f"gave up after {attempts} attempts: {error.reason}"
-            if error.temporary
-            else error.reason
-        )
-        row.update(
-            status=Status.FAILED,
-            attempts=attempts,
-            handover_at=None,
-            lease_expires_at=None,
-            status_reason=reason[:500],
-        )
-        return "failed"
+                fields = {"reminder_due_at": now + retry_delay(2)}
+                outcome = "retrying"
+            else:
+                fields = {
+                    "reminder_due_at": None,
+                    "status_reason": f"reminder not sent: {error.reason}"[:500],
+                }
+                outcome = "failed"
+        else:
+            attempts = invitation.attempts + 1
+            if error.temporary and attempts < settings.CSAT_SEND_MAX_ATTEMPTS:
+                fields = {
+                    "status": Status.SCHEDULED.value,
+                    "due_at": now + retry_delay(attempts),
+                    "status_reason": f"retrying: {error.reason}"[:500],
+                }
+                outcome = "retrying"
+            else:
+                reason = (
+                    f"gave up after {attempts} attempts: {error.reason}"
+                    if error.temporary
+                    else error.reason
+                )
+                fields = {"status": Status.FAILED.value, "status_reason": reason[:500]}
+                outcome = "failed"
+            fields.update(attempts=attempts, lease_expires_at=None)
+        self.outcome = _Outcome(invitation.pk, handover, fields)
+        return outcome
 
     def send_one(self, invitation: Invitation) -> str:
         """Send one held invitation (or reminder); returns what became of it."""
@@ -377,12 +490,7 @@ class _Batch:
                 self.finish(invitation, reminder_due_at=None)
             return "expired"
         try:
-            message = build_invitation_email(
-                invitation,
-                tokens.token_for(invitation),
-                reminder=self.kind == REMINDER,
-                cache=self.cache,
-            )
+            message = self.build(invitation)
         except Exception as error:  # noqa: BLE001 - a message that cannot be built fails alone
             log.exception("invitation %s could not be built", invitation.pk)
             reason = f"the message could not be built: {error}"[:500]
@@ -396,18 +504,13 @@ class _Batch:
         if not self.handover(invitation, now):
             return "skipped"  # the claim was lost (lease ran out and another worker took it)
         try:
-            self.connection().send_messages([message])
+            if isinstance(message, WireEmail):
+                message_id = self.deliver_bytes(message)
+            else:
+                message_id = self.deliver(message)
         except Exception as raw:  # noqa: BLE001 - every outcome is recorded on the row
-            error = classify(raw)
-            if error.connection_lost:
-                self.drop_connection()
-            outcome = self.record_error(invitation, now, error)
-            if error.connection_lost:
-                raise error from raw
-            return outcome
-        status = getattr(message, "anymail_status", None)
-        message_id = getattr(status, "message_id", None) or message.extra_headers["Message-ID"]
-        self.record_sent(invitation, now, str(message_id))
+            return self.failed(invitation, now, raw)
+        self.record_sent(invitation, now, message_id)
         return "sent"
 
 
@@ -420,10 +523,12 @@ def send_batch(claim: Claim) -> dict[str, int]:
     rows = batch.rows(claim.ids)
     counts: dict[str, int] = {}
     relaxed = _relax_commits()
+    held = {row.pk for row in rows}
     try:
         for index, invitation in enumerate(rows):
-            remaining = [row.pk for row in rows[index:]]
-            if invitation.pk not in batch.keep_lease(remaining):
+            if batch.lease_half_used():
+                held = batch.keep_lease([row.pk for row in rows[index:]])
+            if invitation.pk not in held:
                 counts["skipped"] = counts.get("skipped", 0) + 1
                 continue
             try:
@@ -436,11 +541,39 @@ def send_batch(claim: Claim) -> dict[str, int]:
                 break
             counts[outcome] = counts.get(outcome, 0) + 1
     finally:
-        batch.close()
+        try:
+            batch.flush()
+        finally:
+            batch.close()
         if relaxed:
             with connection.cursor() as cursor:
                 cursor.execute("RESET synchronous_commit")
     return counts
+
+
+_PREPARED = {"prepare": True}
+
+
+@contextlib.contextmanager
+def _statement_cursor():
+    """A cursor for the per-message statement: on PostgreSQL a server-side prepared one (its
+    plan is made once per connection), else Django's own."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
+def _update_returns_rows() -> bool:
+    """UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35."""
+    return connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+    )
 
 
 def _relax_commits() -> bool:

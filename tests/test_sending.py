@@ -283,6 +283,42 @@ def test_an_interrupted_handover_is_failed_never_sent_twice(db, smtp_server):
     assert smtp_server.messages == []
 
 
+def test_a_row_another_run_of_the_claim_handed_over_meanwhile_is_not_sent_twice(
+    db, smtp_server, monkeypatch
+):
+    survey = make_survey()
+    due_invitation(survey)
+    claim = sending.claim_invitations()
+    build = sending._Batch.build
+
+    def build_while_a_redelivered_copy_hands_it_over(batch, invitation):
+        message = build(batch, invitation)
+        Invitation.objects.filter(pk=invitation.pk).update(handover_at=timezone.now())
+        return message
+
+    monkeypatch.setattr(sending._Batch, "build", build_while_a_redelivered_copy_hands_it_over)
+    assert sending.send_batch(claim) == {"skipped": 1}
+    assert smtp_server.messages == []
+
+
+def test_outcomes_are_recorded_alike_where_an_update_cannot_return_rows(
+    db, scripted_smtp, monkeypatch
+):
+    monkeypatch.setattr(sending, "_update_returns_rows", lambda: False)  # SQLite before 3.35
+    server = scripted_smtp({"nobody@example.com": "550 5.1.1 No such user"})
+    survey = make_survey()
+    first, _ = due_invitation(survey, email="first@example.com")
+    nobody, _ = due_invitation(survey, email="nobody@example.com")
+    last, _ = due_invitation(survey, email="last@example.com")
+    assert send_due() == {"sent": 2, "failed": 1}
+    assert server.accepted == ["first@example.com", "last@example.com"]
+    for invitation in (first, nobody, last):
+        invitation.refresh_from_db()
+        assert invitation.handover_at is None and invitation.attempts == 1
+    assert first.status == last.status == Status.SENT
+    assert nobody.status == Status.FAILED and nobody.status_reason.startswith("550")
+
+
 # --- reminders and expiry ------------------------------------------------------------------------
 
 
