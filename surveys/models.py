@@ -211,8 +211,14 @@ class Invitation(models.Model):
         EXPIRED = "expired", "Expired"
         BOUNCED = "bounced", "Bounced"
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
+    # No index of their own: (survey, sent_at) (reports) and (contact, created_at) serve them;
+    # every index on this table is written by each sent invitation and each ingested event.
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="invitations", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="invitations", db_index=False
+    )
     touchpoint = models.ForeignKey(
         TouchpointEvent,
         null=True,
@@ -250,8 +256,13 @@ class Invitation(models.Model):
 
     class Meta:
         indexes = [
-            # serves the beat claim: due scheduled invitations, oldest first
-            models.Index(fields=["status", "due_at"], name="invitation_due"),
+            # serves the beat claim: due scheduled invitations, oldest first, and expired claims;
+            # holds only the rows still to send, so a sent invitation leaves it
+            models.Index(
+                fields=["status", "due_at"],
+                condition=Q(status__in=["scheduled", "sending"]),
+                name="invitation_pending",
+            ),
             # serves the delivery page: its counts per state and funnel step (selectors.
             # delivery_summary) and its lists per status, newest first, a page at a time
             # (selectors.invitation_page). No INCLUDE of the funnel's timestamps: an index on
@@ -282,8 +293,10 @@ class Invitation(models.Model):
                 condition=Q(status="sent", answered_at__isnull=True),
                 name="invitation_open_expiry",
             ),
-            # serves bounce webhooks: the invitation a provider's event speaks of
-            models.Index(fields=["message_id"], name="invitation_message_id"),
+            # serves bounce webhooks: the invitation a provider's event speaks of (sent ones)
+            models.Index(
+                fields=["message_id"], condition=~Q(message_id=""), name="invitation_sent_message"
+            ),
         ]
 
     def __str__(self) -> str:

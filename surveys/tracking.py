@@ -35,7 +35,12 @@ def find_invitation(event: AnymailTrackingEvent) -> Invitation | None:
     message_id = (event.message_id or "").strip()
     if message_id:
         ids = {message_id, message_id.strip("<>"), f"<{message_id.strip('<>')}>"}
-        found = Invitation.objects.filter(message_id__in=ids).select_related("contact").first()
+        found = (
+            Invitation.objects.filter(message_id__in=ids)
+            .exclude(message_id="")  # the condition of the index that serves this lookup
+            .select_related("contact")
+            .first()
+        )
         if found:
             return found
     metadata = event.metadata if isinstance(event.metadata, dict) else {}
