@@ -140,29 +140,23 @@ def comments(survey: Survey, filters: ReportFilters, query: CommentQuery) -> Que
     return rows.order_by(F("p_norm").asc(nulls_last=True), "-response__submitted_at", "-pk")
 
 
-LATEST_WINDOW = 500  # the newest answers whose comments the dashboard's "latest comments" shows
+LATEST_WINDOW = 200  # the newest comments the dashboard's "latest comments" picks from
 
 
 def latest_comments(survey: Survey, filters: ReportFilters, limit: int) -> list[Answer]:
-    """Comments among the newest LATEST_WINDOW answers in the range, unhappy first.
+    """The newest LATEST_WINDOW comments in the range, unhappy first.
 
-    One bounded query at any size: the newest responses by the (survey, submitted_at) index,
-    their comments, sorted by the primary score; never a sort of every comment in the range."""
-    questions = [q.pk for q in comment_questions(survey)]
-    if not questions:
-        return []
-    newest = (
-        responses_in(survey, filters).order_by("-submitted_at", "-pk").values("pk")[:LATEST_WINDOW]
-    )
-    rows = with_primary_answer(
-        Answer.objects.filter(response_id__in=newest, question_id__in=questions)
-        .exclude(text="")
-        .select_related("response"),
-        survey.primary_question(),
-    )
-    return list(
-        rows.order_by(F("p_norm").asc(nulls_last=True), "-response__submitted_at", "-pk")[:limit]
-    )
+    One bounded walk of the comment rollups' newest-first index at any size (filters included);
+    never a sort of every comment in the range, never a scan of the responses."""
+    newest = comment_rollups(survey, filters, CommentQuery(sort="newest"))
+    if newest is None:  # a filter value longer than the rollups keep
+        rows = comments(survey, filters, CommentQuery(sort="newest"))
+        picked = [(a.p_norm, a.response.submitted_at, a.pk) for a in rows[:LATEST_WINDOW]]
+    else:
+        picked = list(newest.values_list("norm", "submitted_at", "answer_id")[:LATEST_WINDOW])
+    # unhappy first: worst score first (no score last), newest first within a score
+    picked.sort(key=lambda row: (row[0] is None, row[0] or 0, -row[1].timestamp(), -row[2]))
+    return comments_by_id(survey, [pk for _norm, _at, pk in picked[:limit]])
 
 
 def comment_filters(filters: ReportFilters) -> dict[str, str] | None:

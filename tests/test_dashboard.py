@@ -90,6 +90,35 @@ def test_latest_comments_are_escaped(manager_client, shop):
     assert "slow &lt;script&gt;x&lt;/script&gt;" in html
 
 
+def test_latest_comments_are_the_newest_unhappy_first_under_the_filters(manager_client):
+    from reports import responses
+
+    survey = make_survey(slug="latest")
+    comments = [  # (score, comment, day, channel)
+        (5, "old and happy", 1, "web"),
+        (1, "old and angry", 2, "web"),
+        (4, "pleased", 10, "web"),
+        (2, "slow delivery", 11, "web"),
+        (1, "rude on the phone", 12, "phone"),
+        (3, "fine", 13, "web"),
+        (None, "no score, only words", 14, "web"),
+        (2, "broken box", 15, "web"),
+    ]
+    for score, text, day, channel in comments:
+        respond(survey, score, text, at=f"2026-03-{day:02d}T10:00", attributes={"channel": channel})
+    rollups.rebuild()
+    responses.LATEST_WINDOW, window = 5, responses.LATEST_WINDOW  # the five newest comments
+    try:
+        html = manager_client.get(f"/dashboard/latest/?{VIEW}&attr.channel=web").content.decode()
+    finally:
+        responses.LATEST_WINDOW = window
+    panel = html[html.index('data-panel="comments"') :]
+    shown = re.findall(r'<p class="comment-text">(.*?)</p>', panel, re.S)
+    # the five newest web comments (not the phone one, not the two oldest), worst score first,
+    # newest first within a score, no score last
+    assert shown == ["broken box", "slow delivery", "fine", "pleased", "no score, only words"]
+
+
 def test_bad_controls_are_a_400(manager_client, shop):
     response = manager_client.get("/dashboard/shop/?interval=hour")
     assert response.status_code == 400 and "<code>interval</code>" in response.content.decode()
