@@ -212,8 +212,9 @@ class CommentRollup(models.Model):
 
 
 class CommentCount(models.Model):
-    """Comments per band on a local day (or closed month), in total (dimension "") and per
-    touchpoint type and attribute value: the comments page's tab counts under one filter."""
+    """Comments per band on a local day (or closed month): in total (dimension ""), per
+    touchpoint type or attribute value, and per pair of them (dimension < dimension2): the
+    comments page's tab counts under one or two filters."""
 
     survey_id = models.BigIntegerField()
     grain = models.CharField(max_length=1, choices=Grain.choices)
@@ -221,13 +222,24 @@ class CommentCount(models.Model):
     band = models.CharField(max_length=8, blank=True)
     dimension = models.CharField(max_length=120, blank=True, default="")
     value = models.CharField(max_length=200, blank=True, default="")
+    dimension2 = models.CharField(max_length=120, blank=True, default="")
+    value2 = models.CharField(max_length=200, blank=True, default="")
     comments = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
-            # serves the counts of a range under one filter: months and days of one survey
+            # serves the counts of a range under its filters: months and days of one survey
             models.UniqueConstraint(
-                fields=["survey_id", "dimension", "value", "grain", "period", "band"],
+                fields=[
+                    "survey_id",
+                    "dimension",
+                    "value",
+                    "dimension2",
+                    "value2",
+                    "grain",
+                    "period",
+                    "band",
+                ],
                 name="comment_count_dimension_key",
             ),
         ]

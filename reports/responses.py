@@ -176,7 +176,7 @@ def comment_filters(filters: ReportFilters) -> dict[str, str] | None:
 
 def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dict[str, int]:
     """How many comments each band holds under the filters (for the band tabs): from the
-    rollups' counts (no filter, or one filter the counts hold over the range), else from the
+    rollups' counts (up to two filters the counts hold over the range), else from the
     comment rollup rows, or from the rows themselves when the view is searched."""
     dims = None if needs_rows(filters, search) else comment_filters(filters)
     if dims is not None:

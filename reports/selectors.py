@@ -341,16 +341,22 @@ class RollupSource:
 
     def comment_counts(self, survey, first, last, dims=None) -> dict[str, int] | None:
         """Comments per band ("" for those without a primary answer) in first..last, in total
-        or under one {dimension: value}; None for what the counts do not hold (two filters, or
-        a dimension that overflowed in the range)."""
+        or under one or two {dimension: value}; None for what the counts do not hold (three
+        filters, or a dimension that overflowed in the range)."""
         from .models import CommentCount
 
         dims = dims or {}
-        if len(dims) > 1 or not self._readable(survey, "a", list(dims), first, last):
+        if len(dims) > 2 or not self._readable(survey, "a", list(dims), first, last):
             return None
-        dimension, value = next(iter(dims.items()), (TOTAL, ""))
+        (dimension, value), (dimension2, value2) = ([*sorted(dims.items())] + [(TOTAL, "")] * 2)[:2]
         rows = (
-            CommentCount.objects.filter(survey_id=survey.pk, dimension=dimension, value=value)
+            CommentCount.objects.filter(
+                survey_id=survey.pk,
+                dimension=dimension,
+                value=value,
+                dimension2=dimension2,
+                value2=value2,
+            )
             .filter(self._periods(survey, [Span(first, last)]))
             .values("band")
             .annotate(n=Sum("comments"))

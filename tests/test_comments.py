@@ -215,7 +215,8 @@ FILTERS = [
     {"attrs": {"agent": "7"}},  # a number in the event, compared as text
     {"attrs": {"vip": "true"}},  # a boolean likewise
     {"touchpoint": "support_contact"},
-    {"touchpoint": "purchase", "attrs": {"channel": "phone"}},
+    {"touchpoint": "purchase", "attrs": {"channel": "phone"}},  # the pair counts serve these
+    {"attrs": {"vip": "false", "channel": "email"}},
     {"attrs": {"channel": "web", "agent": "3"}},
     {"attrs": {"order": "A-17"}},  # more values a day than the rollups keep: counted from rows
     {"attrs": {"channel": "fax"}},  # no such value
@@ -266,6 +267,8 @@ def test_the_rollup_pages_list_the_same_comments_as_the_rows(shop, sort, setting
         is None
     )
     assert source.comment_counts(shop, date(2026, 2, 1), date(2026, 4, 10), {"attr:channel": "web"})
+    two = {"touchpoint": "purchase", "attr:vip": "true"}
+    assert source.comment_counts(shop, date(2026, 2, 1), date(2026, 4, 10), two)
     for extra in FILTERS:
         filters = ReportFilters(
             start=date(2026, 2, 1), end=date(2026, 4, 10), preset="custom", **extra

@@ -68,17 +68,19 @@ def _comments_python(survey: Survey, first: date, last: date, lo, hi) -> None:
         "response__attributes",
     )
     batch: list[CommentRollup] = []
-    counts: dict[tuple[date, str, str, str], int] = defaultdict(int)
+    counts: dict[tuple[date, str, str, str, str, str], int] = defaultdict(int)
     for pk, response_id, at, norm, satisfied, touchpoint, attributes in rows.iterator(
         chunk_size=5000
     ):
         day = periods.local_day(at)
         band = band_of(satisfied, norm)
         dims = comment_dimensions(touchpoint, attributes)
-        counts[(day, band, TOTAL, "")] += 1
-        for dim, value in dims.items():
-            if (day, dim) not in overflow:
-                counts[(day, band, dim, value)] += 1
+        counted = sorted((d, v) for d, v in dims.items() if (day, d) not in overflow)
+        counts[(day, band, TOTAL, "", TOTAL, "")] += 1
+        for i, (dim, value) in enumerate(counted):
+            counts[(day, band, dim, value, TOTAL, "")] += 1
+            for dim2, value2 in counted[i + 1 :]:
+                counts[(day, band, dim, value, dim2, value2)] += 1
         batch.append(
             CommentRollup(
                 answer_id=pk,
@@ -104,9 +106,11 @@ def _comments_python(survey: Survey, first: date, last: date, lo, hi) -> None:
                 band=band,
                 dimension=dim,
                 value=value,
+                dimension2=dim2,
+                value2=value2,
                 comments=n,
             )
-            for (day, band, dim, value), n in counts.items()
+            for (day, band, dim, value, dim2, value2), n in counts.items()
         ),
         batch_size=5000,
     )
@@ -144,18 +148,29 @@ rows AS (
     INSERT INTO reports_commentrollup
         (answer_id, survey_id, response_id, submitted_at, day, norm, band, dims)
     SELECT answer_id, %(survey)s, response_id, submitted_at, day, norm, band, dims FROM c
+),
+counted AS MATERIALIZED (  -- the dimensions counted: those that did not overflow that day
+    SELECT c.answer_id, c.day, c.band, e.key, e.value
+    FROM c CROSS JOIN LATERAL jsonb_each_text(c.dims) e
+    WHERE NOT EXISTS (
+        SELECT 1 FROM reports_rollupoverflow o
+        WHERE o.survey_id = %(survey)s AND o.kind = %(kind)s AND o.grain = 'd'
+          AND o.period = c.day AND o.dimension = e.key
+    )
 )
-INSERT INTO reports_commentcount (survey_id, grain, period, band, dimension, value, comments)
-SELECT %(survey)s, 'd', c.day, c.band, e.key, e.value, count(*)
-FROM c CROSS JOIN LATERAL (
-    SELECT '' AS key, '' AS value UNION ALL SELECT key, value FROM jsonb_each_text(c.dims)
-) e
-WHERE e.key = '' OR NOT EXISTS (
-    SELECT 1 FROM reports_rollupoverflow o
-    WHERE o.survey_id = %(survey)s AND o.kind = %(kind)s AND o.grain = 'd'
-      AND o.period = c.day AND o.dimension = e.key
-)
-GROUP BY c.day, c.band, e.key, e.value
+INSERT INTO reports_commentcount
+    (survey_id, grain, period, band, dimension, value, dimension2, value2, comments)
+SELECT %(survey)s, 'd', day, band, key, value, key2, value2, count(*)
+FROM (
+    SELECT day, band, '' AS key, '' AS value, '' AS key2, '' AS value2 FROM c
+    UNION ALL
+    SELECT day, band, key, value, '', '' FROM counted
+    UNION ALL
+    SELECT a.day, a.band, a.key, a.value, b.key, b.value
+    FROM counted a JOIN counted b
+      ON b.answer_id = a.answer_id AND a.key COLLATE "C" < b.key COLLATE "C"
+) x
+GROUP BY day, band, key, value, key2, value2
 """
 
 

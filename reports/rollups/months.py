@@ -97,15 +97,17 @@ def recompute_month(survey_id: int, month: date) -> None:
                     band=band,
                     dimension=dim,
                     value=value,
+                    dimension2=dim2,
+                    value2=value2,
                     comments=n,
                 )
-                for band, dim, value, n in CommentCount.objects.filter(
+                for band, dim, value, dim2, value2, n in CommentCount.objects.filter(
                     survey_id=survey_id, grain=Grain.DAY, period__gte=month, period__lte=last
                 )
-                .values("band", "dimension", "value")
+                .values("band", "dimension", "value", "dimension2", "value2")
                 .annotate(n=Sum("comments"))
                 .order_by()
-                .values_list("band", "dimension", "value", "n")
+                .values_list("band", "dimension", "value", "dimension2", "value2", "n")
             ),
             batch_size=5000,
         )
