@@ -548,6 +548,7 @@ def measure_again(args) -> None:
     from surveys.models import Response, Survey
 
     setup_test_environment()
+    ApiKey.objects.filter(name="bench-again").delete()  # a previous --measure-only's key
     _, key = ApiKey.generate(name="bench-again")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     manager = Client()
