@@ -1,6 +1,8 @@
 from datetime import date
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from tqdm import tqdm
 
 from reports import rollups
@@ -31,4 +33,9 @@ class Command(BaseCommand):
             since=since_day,
             progress=lambda total: tqdm(total=total, unit="step", desc="rollups"),
         )
+        if connection.vendor == "postgresql":
+            # The planner's statistics of the rewritten tables, before the first report reads them.
+            with connection.cursor() as cursor:
+                for model in apps.get_app_config("reports").get_models():
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         self.stdout.write(self.style.SUCCESS(f"Rollups rebuilt: {days} survey days."))
