@@ -80,6 +80,24 @@ def test_demo_seed_creates_follow_ups_in_every_state(db):
     assert demo.seed() == 0  # idempotent
 
 
+def test_demo_answers_follow_touchpoints_so_coverage_is_a_share(db):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from reports.service import csat_report
+    from surveys.models import Survey
+
+    call_command("seed_demo", days=8, per_day=10, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    today = timezone.localdate()
+    for survey in Survey.objects.filter(status="active"):
+        report = csat_report(survey, start=today - timedelta(days=9), end=today)
+        assert report["n"] > 0
+        assert 0 < report["respondents"] <= report["customers"], survey.slug
+        assert 0 < report["coverage"] <= 100
+
+
 def test_erasing_a_customer_also_erases_their_follow_ups_and_exports_them(survey):
     from privacy import selectors as privacy_selectors
     from privacy import services as privacy_services

@@ -13,7 +13,7 @@ from followups import demo as followups_demo
 from reports import rollups
 from surveys import demo as delivery_demo
 from surveys import scales, services
-from surveys.models import Answer, Contact, Invitation, Response, Survey
+from surveys.models import Answer, Contact, Invitation, Response, Survey, TouchpointEvent
 
 DEMO_USERS = (
     ("admin", "demo-admin", SURVEY_ADMIN, "admin@example.com"),
@@ -172,12 +172,22 @@ class Command(BaseCommand):
                 attributes = {"channel": rng.choice(CHANNELS), "region": rng.choice(REGIONS)}
                 attributes[dimension] = rng.choice(PRODUCTS if dimension == "product" else AGENTS)
                 sent_at = now - timedelta(days=day, minutes=rng.randint(0, 1400))
+                # The purchase or support contact the invitation followed (coverage counts them).
+                touchpoint = TouchpointEvent.objects.create(
+                    type=survey.touchpoint,
+                    external_id=f"demo-{survey.slug}-{n}",
+                    occurred_at=sent_at - timedelta(minutes=survey.send_delay_minutes),
+                    contact=contact,
+                    attributes=attributes,
+                    received_at=sent_at - timedelta(minutes=survey.send_delay_minutes),
+                )
                 invitation, _ = services.new_invitation(
                     survey=survey,
                     contact=contact,
                     locale=contact.locale,
                     attributes=attributes,
                     due_at=sent_at,
+                    touchpoint=touchpoint,
                 )
                 invitation.status = Invitation.Status.SENT
                 invitation.sent_at = sent_at
