@@ -89,12 +89,18 @@ def customer_export(*, email: str | None = None, external_id: str | None = None)
 
 def _contact(contact: Contact) -> dict:
     data = _pick(contact, CONTACT_FIELDS)
-    data["touchpoints"] = [_pick(t, TOUCHPOINT_FIELDS) for t in contact.touchpoints.all()]
+    # In the order they happened, so that two exports of the same data read the same.
+    data["touchpoints"] = [
+        _pick(t, TOUCHPOINT_FIELDS) for t in contact.touchpoints.order_by("occurred_at", "id")
+    ]
     data["invitations"] = [
         {**_pick(i, INVITATION_FIELDS), "survey": i.survey.slug, "survey_name": i.survey.name}
-        for i in contact.invitations.all()
+        for i in contact.invitations.select_related("survey").order_by("created_at", "id")
     ]
-    data["responses"] = [_response(r) for r in contact.responses.all()]
+    data["responses"] = [
+        _response(r)
+        for r in contact.responses.select_related("survey").order_by("submitted_at", "id")
+    ]
     for _receiver, extra in signals.export_customer_data.send(sender=Contact, contact=contact):
         if isinstance(extra, dict):
             data.update(extra)
