@@ -70,6 +70,9 @@ def cards(report: dict) -> dict:
     sent, answered = report.get("sent", 0), report.get("answered", 0)
     respondents, customers = report.get("respondents", 0), report.get("customers", 0)
     coverage = report.get("coverage")
+    # More respondents than customers with a touchpoint: answers (an imported history, say)
+    # whose touchpoints were never recorded. A share above 100 % would mean nothing.
+    incomplete = bool(customers) and respondents > customers
     out = {
         "csat": fmt(report["csat"], 1, " %"),
         "interval": (
@@ -89,17 +92,22 @@ def cards(report: dict) -> dict:
             "answered": number_format(answered, force_grouping=True),
             "sent": number_format(sent, force_grouping=True),
         },
-        "coverage": fmt(coverage, 1, " %"),
+        "coverage": fmt(coverage if not incomplete else None, 1, " %"),
         "coverage_detail": (
-            _("%(respondents)s of %(customers)s customers with a touchpoint")
-            % {
-                "respondents": number_format(respondents, force_grouping=True),
-                "customers": number_format(customers, force_grouping=True),
-            }
+            _(
+                "%(respondents)s respondents but only %(customers)s customers with a "
+                "touchpoint: touchpoints are missing for part of this period"
+            )
+            if incomplete
+            else _("%(respondents)s of %(customers)s customers with a touchpoint")
             if customers
             else _("no touchpoint events recorded in this period")
-        ),
-        "coverage_low": coverage is not None and coverage < LOW_COVERAGE,
+        )
+        % {
+            "respondents": number_format(respondents, force_grouping=True),
+            "customers": number_format(customers, force_grouping=True),
+        },
+        "coverage_low": coverage is not None and not incomplete and coverage < LOW_COVERAGE,
         "mean": fmt(report.get("mean"), 2),
         "mean_scale": scale_wording(report.get("question") or {}),
         "target": fmt(report.get("target"), 0, " %") if report.get("target") is not None else "",

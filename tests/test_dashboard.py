@@ -178,3 +178,37 @@ def test_loop_times_show_next_to_csat_only_when_the_survey_has_follow_ups(manage
     assert waiting.startswith(' href="/followups/?survey=shop"')  # the queue of this survey
     assert '<div class="value" data-value>1</div>' in waiting
     assert 'href="/followups/?survey=shop&amp;overdue=1"' in panel
+
+
+@pytest.mark.parametrize(
+    ("respondents", "customers", "coverage", "shown", "detail", "low"),
+    [
+        (30, 100, 30.0, "30.0 %", "30 of 100 customers with a touchpoint", True),
+        (90, 100, 90.0, "90.0 %", "90 of 100 customers with a touchpoint", False),
+        (0, 0, None, "–", "no touchpoint events recorded in this period", False),
+        # an imported history answered by customers whose touchpoints were never recorded
+        (597, 60, 995.0, "–", "597 respondents but only 60 customers with a touchpoint", False),
+    ],
+)
+def test_the_coverage_card_is_a_share_or_says_why_not(
+    respondents, customers, coverage, shown, detail, low
+):
+    from django.utils import translation
+
+    from reports.dashboard import cards
+
+    report = {
+        "csat": 80.0,
+        "ci_low": 70.0,
+        "ci_high": 88.0,
+        "n": 50,
+        "satisfied": 40,
+        "respondents": respondents,
+        "customers": customers,
+        "coverage": coverage,
+    }
+    with translation.override("en"):
+        card = cards(report)
+    assert card["coverage"] == shown
+    assert card["coverage_detail"].startswith(detail)
+    assert card["coverage_low"] is low
