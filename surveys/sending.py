@@ -9,7 +9,8 @@
    over yet), the server accepts the message, and its outcome is recorded by the same UPDATE
    that sets the next message's handover (the batch's last outcome by one of its own). They run
    in autocommit, so the window in which a crash leaves an accepted message unrecorded is
-   rendering the next message plus one database round trip.
+   rendering the next message plus one database round trip. Over SMTP the envelope (MAIL FROM,
+   RCPT TO) goes out while the handover is being written; the message itself only after.
 3. A claim found again with `handover_at` set was interrupted inside that window: the server may
    or may not have the message. It is marked failed with that reason instead of being resent,
    so a customer never gets the same survey twice (see docs/sending.md).
@@ -21,6 +22,7 @@ import contextlib
 import logging
 import random
 import smtplib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -225,6 +227,7 @@ class _Batch:
         self.cache: dict = {}
         self.wire: InvitationWire | None = None
         self.outcome: _Outcome | None = None
+        self.helper: ThreadPoolExecutor | None = None  # talks SMTP while we write the handover
 
     # The claim is ours while the row still carries our lease (a reclaim gives it a new one).
     def held(self, queryset: QuerySet) -> QuerySet:
@@ -303,10 +306,60 @@ class _Batch:
         status = getattr(message, "anymail_status", None)
         return str(getattr(status, "message_id", None) or message.extra_headers["Message-ID"])
 
-    def deliver_bytes(self, message: WireEmail) -> str:
-        """Hand prebuilt bytes to Django's SMTP backend's open connection, as its send would."""
-        self.connection().connection.sendmail(message.sender, message.recipients, message.data)
-        return message.message_id
+    def envelope(self, message: WireEmail) -> None:
+        """MAIL FROM and RCPT TO as smtplib's sendmail sends them: the server has no message yet."""
+        smtp = self.connection().connection
+        smtp.ehlo_or_helo_if_needed()
+        options = [f"size={len(message.data)}"] if smtp.has_extn("size") else []
+        code, reply = smtp.mail(message.sender, options)
+        if code != 250:
+            _abort(smtp, code)
+            raise smtplib.SMTPSenderRefused(code, reply, message.sender)
+        refused = {}
+        for recipient in message.recipients:
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+            if code == 421:
+                smtp.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(message.recipients):
+            _abort(smtp, 0)
+            raise smtplib.SMTPRecipientsRefused(refused)
+
+    def content(self, message: WireEmail) -> None:
+        smtp = self.connection().connection
+        code, reply = smtp.data(message.data)
+        if code != 250:
+            _abort(smtp, code)
+            raise smtplib.SMTPDataError(code, reply)
+
+    def send_wire(self, invitation: Invitation, message: WireEmail, now: datetime) -> str:
+        """Send over Django's SMTP backend: the envelope travels while the handover is written,
+        the message only once the handover is committed (else the transaction is reset)."""
+        self.helper = self.helper or ThreadPoolExecutor(max_workers=1)
+        envelope = self.helper.submit(self.envelope, message)
+        try:
+            handed = self.handover(invitation, now)
+        finally:
+            refused = envelope.exception()
+        if not handed:
+            try:
+                if refused is not None:
+                    raise refused
+                self.mail.connection.rset()  # the server drops the envelope it has
+            except Exception as raw:  # noqa: BLE001 - nothing was sent; the next message retries
+                if classify(raw).connection_lost:
+                    self.drop_connection()
+            return "skipped"  # the claim was lost (lease ran out and another worker took it)
+        try:
+            if refused is not None:
+                raise refused
+            self.content(message)
+        except Exception as raw:  # noqa: BLE001 - every outcome is recorded on the row
+            return self.failed(invitation, now, raw)
+        self.record_sent(invitation, now, message.message_id)
+        return "sent"
 
     def failed(self, invitation: Invitation, handover: datetime, raw: Exception) -> str:
         """Record a send that failed after its handover; a lost server ends the batch."""
@@ -327,6 +380,8 @@ class _Batch:
             self.mail = None
 
     def close(self) -> None:
+        if self.helper is not None:
+            self.helper.shutdown()
         self.drop_connection()
 
     # --- one message ---------------------------------------------------------------------------
@@ -501,13 +556,12 @@ class _Batch:
             else:
                 self.finish(invitation, reminder_due_at=None, status_reason=reason)
             return "failed"
+        if isinstance(message, WireEmail):
+            return self.send_wire(invitation, message, now)
         if not self.handover(invitation, now):
             return "skipped"  # the claim was lost (lease ran out and another worker took it)
         try:
-            if isinstance(message, WireEmail):
-                message_id = self.deliver_bytes(message)
-            else:
-                message_id = self.deliver(message)
+            message_id = self.deliver(message)
         except Exception as raw:  # noqa: BLE001 - every outcome is recorded on the row
             return self.failed(invitation, now, raw)
         self.record_sent(invitation, now, message_id)
@@ -549,6 +603,15 @@ def send_batch(claim: Claim) -> dict[str, int]:
             with connection.cursor() as cursor:
                 cursor.execute("RESET synchronous_commit")
     return counts
+
+
+def _abort(smtp: smtplib.SMTP, code: int) -> None:
+    """End a refused SMTP transaction as smtplib does: 421 closes, anything else resets."""
+    if code == 421:
+        smtp.close()
+    else:
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()
 
 
 _PREPARED = {"prepare": True}
