@@ -234,7 +234,11 @@ def csat_report(
             "answered": answered,
             "commented": invitations["commented"],
         },
-        "coverage": _round(metrics.percent(respondents, customers)),
+        # More respondents than customers with a touchpoint (answers whose touchpoints were
+        # never recorded, e.g. an imported history): no share to give.
+        "coverage": _round(metrics.percent(respondents, customers))
+        if respondents <= customers
+        else None,
         "respondents": respondents,
         "customers": customers,
         "nps": _nps(nps_question, current),

@@ -59,3 +59,34 @@ def rebuild_if_rollups(source: str) -> None:
         except ImportError:
             return
         rollups.rebuild()
+
+
+@pytest.mark.parametrize("source", ["raw", "rollups"])
+def test_coverage_is_a_share_of_the_customers_with_a_touchpoint_or_nothing(survey, source):
+    from datetime import UTC, datetime
+
+    from surveys.models import Contact, TouchpointEvent
+
+    contacts = [Contact.objects.create(email=f"c{i}@example.com") for i in range(4)]
+    for contact in contacts[:3]:
+        add_response(survey, {"satisfaction": 5}, at="2026-03-10T12:00", contact=contact)
+    for i, contact in enumerate(contacts):
+        TouchpointEvent.objects.create(
+            type=survey.touchpoint,
+            external_id=f"o-{i}",
+            occurred_at=datetime(2026, 3, 9, 12, tzinfo=UTC),
+            contact=contact,
+        )
+    rebuild_if_rollups(source)
+    report = service.csat_report(
+        survey, start=date(2026, 3, 1), end=date(2026, 3, 31), source=source
+    )
+    assert (report["respondents"], report["customers"], report["coverage"]) == (3, 4, 75.0)
+
+    # Answers whose touchpoints were never recorded (an imported history): no share above 100 %.
+    TouchpointEvent.objects.filter(external_id__in=["o-0", "o-1"]).delete()
+    rebuild_if_rollups(source)
+    report = service.csat_report(
+        survey, start=date(2026, 3, 1), end=date(2026, 3, 31), source=source
+    )
+    assert (report["respondents"], report["customers"], report["coverage"]) == (3, 2, None)
