@@ -42,16 +42,17 @@ def responses_in(survey: Survey, filters: ReportFilters) -> QuerySet[Response]:
     )
     if filters.touchpoint:
         rows = rows.filter(touchpoint_type=filters.touchpoint)
-    return _with_attributes(rows, filters.attrs, prefix="")
+    return _with_keys(rows, filters.attrs, field="attributes")
 
 
-def _with_attributes(rows: QuerySet, attrs: dict[str, str], *, prefix: str) -> QuerySet:
-    # Compared as text, the way the attribute arrived in the touchpoint event (as the reports do).
-    for i, (name, value) in enumerate(sorted(attrs.items())):
-        alias = f"_attr_{i}"
+def _with_keys(rows: QuerySet, values: dict[str, str], *, field: str) -> QuerySet:
+    """Rows whose JSON `field` holds every {key: value}, compared as text (the way the attribute
+    arrived in the touchpoint event, as the reports compare it)."""
+    for i, (key, value) in enumerate(sorted(values.items())):
+        alias = f"_key_{i}"
         # The cast makes it a plain text comparison on every database (SQLite would otherwise
         # read the value as JSON).
-        expression = Cast(KeyTextTransform(name, f"{prefix}attributes"), TextField())
+        expression = Cast(KeyTextTransform(key, field), TextField())
         rows = rows.alias(**{alias: expression}).filter(**{alias: value})
     return rows
 
@@ -129,7 +130,7 @@ def comments(survey: Survey, filters: ReportFilters, query: CommentQuery) -> Que
     ).exclude(text="")
     if filters.touchpoint:
         rows = rows.filter(response__touchpoint_type=filters.touchpoint)
-    rows = _with_attributes(rows, filters.attrs, prefix="response__")
+    rows = _with_keys(rows, filters.attrs, field="response__attributes")
     if query.search:
         rows = rows.filter(text__icontains=query.search)
     rows = with_primary_answer(rows.select_related("response"), primary)
@@ -178,63 +179,47 @@ def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dic
     """How many comments each band holds under the filters (for the band tabs): from the
     rollups' counts (up to two filters the counts hold over the range), else from the
     comment rollup rows, or from the rows themselves when the view is searched."""
-    dims = None if needs_rows(filters, search) else comment_filters(filters)
-    if dims is not None:
-        from .selectors import RollupSource
+    dims = None if search else comment_filters(filters)
+    if dims is None:
+        rows = comments(survey, filters, CommentQuery(search=search)).order_by()
+        return rows.aggregate(
+            all=Count("pk"), **{band: Count("pk", filter=band_condition(band)) for band in BANDS}
+        )
+    from .selectors import RollupSource
 
-        counts = RollupSource().comment_counts(survey, filters.start, filters.end, dims)
-        if counts is None:
-            start, end = filters.bounds()
-            counts = dict(
-                _with_dimensions(
-                    CommentRollup.objects.filter(
-                        survey_id=survey.pk, submitted_at__gte=start, submitted_at__lt=end
-                    ),
-                    dims,
-                )
-                .values("band")
-                .annotate(n=Count("pk"))
-                .order_by()
-                .values_list("band", "n")
-            )
-        return {"all": sum(counts.values()), **{band: counts.get(band, 0) for band in BANDS}}
-    rows = comments(survey, filters, CommentQuery(search=search)).order_by()
-    return rows.aggregate(
-        all=Count("pk"), **{band: Count("pk", filter=band_condition(band)) for band in BANDS}
+    counts = RollupSource().comment_counts(survey, filters.start, filters.end, dims)
+    if counts is None:
+        counts = dict(
+            _comment_rows(survey, filters, dims)
+            .values("band")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .values_list("band", "n")
+        )
+    return {"all": sum(counts.values()), **{band: counts.get(band, 0) for band in BANDS}}
+
+
+def _comment_rows(survey: Survey, filters: ReportFilters, dims: dict[str, str]) -> QuerySet:
+    """The view's CommentRollup rows: its range, and every {dimension: value} of `dims` (a
+    containment test the GIN index serves on PostgreSQL; a key lookup each elsewhere)."""
+    start, end = filters.bounds()
+    rows = CommentRollup.objects.filter(
+        survey_id=survey.pk, submitted_at__gte=start, submitted_at__lt=end
     )
-
-
-def needs_rows(filters: ReportFilters, search: str) -> bool:
-    """A comments view the rollups cannot serve: a text search, or a filter value longer than
-    the rollups keep."""
-    return bool(search) or comment_filters(filters) is None
-
-
-def _with_dimensions(rows: QuerySet, dims: dict[str, str]) -> QuerySet:
-    """Comment rollup rows with every {dimension: value} of `dims`: a containment test the GIN
-    index serves on PostgreSQL; a key lookup per dimension elsewhere."""
     if not dims:
         return rows
     if connection.vendor == "postgresql":
         return rows.filter(dims__contains=dims)
-    for i, (dim, value) in enumerate(sorted(dims.items())):
-        alias = f"_dim_{i}"
-        rows = rows.alias(**{alias: Cast(KeyTextTransform(dim, "dims"), TextField())})
-        rows = rows.filter(**{alias: value})
-    return rows
+    return _with_keys(rows, dims, field="dims")
 
 
 def comment_rollups(survey: Survey, filters: ReportFilters, query: CommentQuery):
-    """The comments of the view as CommentRollup rows in page order (None: needs_rows)."""
-    if needs_rows(filters, query.search):
+    """The comments of the view as CommentRollup rows in page order; None for a text search or
+    a filter value longer than the rollups keep (those views read the comments)."""
+    dims = None if query.search else comment_filters(filters)
+    if dims is None:
         return None
-    start, end = filters.bounds()
-    rows = _with_dimensions(
-        CommentRollup.objects.filter(
-            survey_id=survey.pk, submitted_at__gte=start, submitted_at__lt=end
-        ),
-        comment_filters(filters),
-    )
+    rows = _comment_rows(survey, filters, dims)
     if query.band:
         rows = rows.filter(band=query.band)
     if query.sort == "newest":

@@ -14,7 +14,7 @@ from surveys.models import Answer, Survey
 from .. import periods
 from ..models import CommentCount, CommentRollup, Grain, RollupOverflow
 from ..selectors import LANGUAGE, TOTAL
-from .common import ANSWER, dimensions_of, on_postgres
+from .common import ANSWER, DIMENSIONS_SQL, dimensions_of, on_postgres
 
 
 def comment_dimensions(touchpoint_type: str, attributes) -> dict[str, str]:
@@ -116,10 +116,11 @@ def _comments_python(survey: Survey, first: date, last: date, lo, hi) -> None:
     )
 
 
-# PostgreSQL: the same rows and counts in one statement, for the rows of a day range.
+# PostgreSQL: the same rows and counts in one statement, for the rows of a day range; the
+# dimensions are the cubes' (DIMENSIONS_SQL) without the language.
 _COMMENTS_SQL = """
 WITH src AS MATERIALIZED (
-    SELECT id, submitted_at, touchpoint_type, attributes FROM surveys_response
+    SELECT id, submitted_at, touchpoint_type, locale, attributes FROM surveys_response
     WHERE survey_id = %(survey)s AND submitted_at >= %(lo)s AND submitted_at < %(hi)s
       AND NOT is_test
 ),
@@ -131,14 +132,8 @@ c AS MATERIALIZED (
                 WHEN p.satisfied THEN 'happy'
                 WHEN p.score_norm < 0.5 THEN 'unhappy'
                 ELSE 'neutral' END AS band,
-           (SELECT jsonb_object_agg(d.dimension, d.value) FROM (
-                SELECT 'touchpoint' AS dimension, left(src.touchpoint_type, 200) AS value
-                UNION ALL SELECT 'attr:' || e.key, left(e.value #>> '{}', 200)
-                FROM jsonb_each(CASE WHEN jsonb_typeof(src.attributes) = 'object'
-                                     THEN src.attributes ELSE '{}'::jsonb END) e
-                WHERE jsonb_typeof(e.value) IN ('string', 'number', 'boolean')
-                  AND length(e.key) <= 100
-           ) d) AS dims
+           (SELECT jsonb_object_agg(d.dimension, d.value) FROM ({dimensions}) d
+            WHERE d.dimension <> 'language') AS dims
     FROM src
     JOIN surveys_answer a ON a.response_id = src.id
     LEFT JOIN surveys_answer p ON p.response_id = src.id AND p.question_id = %(primary)s
@@ -171,7 +166,7 @@ FROM (
       ON b.answer_id = a.answer_id AND a.key COLLATE "C" < b.key COLLATE "C"
 ) x
 GROUP BY day, band, key, value, key2, value2
-"""
+""".replace("{dimensions}", DIMENSIONS_SQL.format(touchpoint="src.touchpoint_type"))
 
 
 def _comments_sql(survey: Survey, lo, hi) -> None:
