@@ -14,11 +14,10 @@ from kombu.exceptions import OperationalError
 
 from followups import sweep, tasks
 from followups.models import FollowUp, FollowUpSettings
-from surveys import services as survey_services
 from surveys.models import Response
 
 from .dashboard_data import respond
-from .factories import make_survey, manager_user, rating_question
+from .factories import invite, make_survey, manager_user, rating_question
 from .followups_support import eager_celery  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +44,7 @@ def test_a_follow_up_lost_with_the_broker_is_opened_by_the_sweep(
 ):
     owner = manager_user(username="olga", email="olga@example.com")
     FollowUpSettings.objects.create(survey=survey, default_owner=owner)
-    _, token = survey_services.create_invitation(survey=survey, email="ana@example.com")
+    _, token = invite(survey=survey, email="ana@example.com")
     with django_capture_on_commit_callbacks(execute=True):
         reply = Client().post(f"/s/{token}/", {"satisfaction": "1", "comment": "Broken."})
     assert reply.status_code == 302  # the customer's answer is stored all the same

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from surveys import sending_rules
+from surveys import attributes, sending_rules
 from surveys.models import TouchpointEvent
 from surveys.touchpoints import MAX_BATCH, parse_event, record_touchpoints
 
@@ -214,6 +214,11 @@ def check_header(header: list[str]) -> list[str]:
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
     if duplicated:
         problems.append("repeated column(s) " + ", ".join(duplicated))
+    for column in columns:
+        if column.startswith(ATTRIBUTE_PREFIX):
+            problem = attributes.name_error(column.removeprefix(ATTRIBUTE_PREFIX))
+            if problem:
+                problems.append(f"column {column!r}: {problem.rstrip('.')}")
     if problems:
         expected = ", ".join([*EVENT_COLUMNS, *CUSTOMER_COLUMNS, f"{ATTRIBUTE_PREFIX}<name>"])
         raise CommandError(
