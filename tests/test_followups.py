@@ -135,10 +135,11 @@ def test_routing_takes_the_first_matching_rule_then_the_default_owner(survey, cu
     RoutingRule.objects.create(
         settings=config, position=2, field="touchpoint_type", value="purchase", owner=touch
     )
-    # Attribute values match without regard to case or surrounding blanks.
-    assert customer(survey, score=1, email="a@example.com", team=" Billing").assignee == billing
+    # Attribute values match exactly, as the dashboard's breakdown shows them.
+    assert customer(survey, score=1, email="a@example.com", team="billing").assignee == billing
     assert customer(survey, score=1, email="b@example.com", team="support").assignee == support
-    # No team: the touchpoint rule matches (every answer here is to a purchase survey).
+    # No matching team: the touchpoint rule matches (every answer here is to a purchase survey).
+    assert customer(survey, score=1, email="e@example.com", team=" Billing").assignee == touch
     follow_up = customer(survey, score=1, email="c@example.com", team="sales")
     assert follow_up.assignee == touch
     assert follow_up.due_at - follow_up.opened_at == timedelta(hours=4)
