@@ -159,7 +159,6 @@ def parse_event(raw: Any, *, index: int, now: datetime, default_tz) -> EventIn |
                 validate_email(email)
             except ValidationError:
                 errors["customer.email"] = [f"{email[:60]!r} is not an email address."]
-            email = email.lower()
         name = _text(customer, "name", "customer.name", errors, max_length=200)
         customer_id = (
             _text(customer, "external_id", "customer.external_id", errors, max_length=200) or None
@@ -191,13 +190,7 @@ def parse_event(raw: Any, *, index: int, now: datetime, default_tz) -> EventIn |
         type=type_,
         external_id=external_id,
         occurred_at=occurred_at,
-        customer=CustomerIn(
-            email=email,
-            external_id=customer_id,
-            name=name,
-            locale=locale,
-            time_zone=time_zone,
-        ),
+        customer=CustomerIn(email, customer_id, name, locale, time_zone),
         attributes=attributes_in,
     )
 
@@ -276,7 +269,7 @@ def _store(events: list[EventIn], *, now: datetime) -> dict[tuple[str, str], dic
     """Write the new events of a batch (already deduplicated) and decide their surveys."""
     advisory_locks.lock(f"e:{e.type}:{e.external_id}" for e in events)
     out: dict[tuple[str, str], dict] = {}
-    existing = _existing_events(events)
+    existing = stored_events(events)
     if existing:
         decisions = _decisions_of(list(existing.values()))
         for key, event_id in existing.items():
@@ -334,7 +327,7 @@ def _store(events: list[EventIn], *, now: datetime) -> dict[tuple[str, str], dic
     return out
 
 
-def _existing_events(events: list[EventIn]) -> dict[tuple[str, str], int]:
+def stored_events(events: list[EventIn]) -> dict[tuple[str, str], int]:
     """(type, external_id) → id of the events of the batch that are stored already."""
     by_type = defaultdict(list)
     for e in events:

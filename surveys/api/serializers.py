@@ -278,13 +278,6 @@ class InvitationRequestSerializer(serializers.Serializer):
     )
     send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
-    def validate(self, attrs):
-        if not attrs["email"] and not attrs["external_id"]:
-            raise serializers.ValidationError(
-                {"email": ["Give the customer's email or external_id (or both)."]}
-            )
-        return attrs
-
 
 class InvitationSerializer(serializers.Serializer):
     id = serializers.IntegerField()

@@ -89,14 +89,10 @@ class SurveyInvitationView(APIView):
         serializer = InvitationRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        customer = CustomerIn(**{k: data[k] for k in ("email", "external_id", "name", "locale")})
         invitation, token = invitations.invite(
             survey=survey,
-            customer=CustomerIn(
-                email=data["email"],
-                external_id=data["external_id"],
-                name=data["name"],
-                locale=data["locale"],
-            ),
+            customer=customer,
             locale=data["locale"],
             attributes=data["attributes"],
             send_at=data["send_at"],

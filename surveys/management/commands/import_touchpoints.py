@@ -17,8 +17,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from surveys import attributes, sending_rules
-from surveys.models import TouchpointEvent
-from surveys.touchpoints import MAX_BATCH, parse_event, record_touchpoints
+from surveys.touchpoints import MAX_BATCH, parse_event, record_touchpoints, stored_events
 
 EVENT_COLUMNS = ("type", "external_id", "occurred_at")
 CUSTOMER_COLUMNS = {
@@ -136,17 +135,9 @@ class Command(BaseCommand):
             if isinstance(parsed, dict):
                 summary.rejected.append((line, describe(parsed)))
             else:
-                valid.append((parsed.type, parsed.external_id))
-        stored = set()
-        for type_ in {t for t, _ in valid}:
-            ids = [e for t, e in valid if t == type_]
-            stored |= {
-                (type_, e)
-                for e in TouchpointEvent.objects.filter(
-                    type=type_, external_id__in=ids
-                ).values_list("external_id", flat=True)
-            }
-        for key in valid:
+                valid.append(parsed)
+        stored = stored_events(valid)
+        for key in ((e.type, e.external_id) for e in valid):
             if key in stored or key in seen:
                 summary.duplicates += 1
             else:
