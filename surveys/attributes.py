@@ -43,7 +43,8 @@ def errors(attributes: object, *, path: str = "attributes") -> dict[str, list[st
         return {path: [f"At most {MAX_ATTRIBUTES} attributes."]}
     found = {}
     for name, value in attributes.items():
-        problem = name_error(name) or value_error(value)
+        good_name = isinstance(name, str) and NAME.match(name)
+        problem = value_error(value) if good_name else name_error(name)
         if problem:
             found[f"{path}.{str(name)[:MAX_NAME_LENGTH]}"] = [problem]
     return found

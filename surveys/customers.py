@@ -35,7 +35,7 @@ DETAILS = ("name", "locale", "time_zone")  # replaced only by a value, never by 
 UPDATED = (*DETAILS, "email", "external_id", "unsubscribed_at", "undeliverable_at")
 
 
-@dataclass(frozen=True)
+@dataclass
 class CustomerIn:
     """What a source says about a customer: an email and/or an external id, and details."""
 
@@ -46,8 +46,8 @@ class CustomerIn:
     time_zone: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "email", (self.email or "").strip().lower())
-        object.__setattr__(self, "external_id", (self.external_id or "").strip() or None)
+        self.email = (self.email or "").strip().lower()
+        self.external_id = (self.external_id or "").strip() or None
 
     @property
     def named(self) -> bool:
