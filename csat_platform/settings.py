@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "csat_platform.boundary.InputBoundaryMiddleware",  # NUL & co.: a 400 before any view
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -259,7 +260,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": ["csat_platform.boundary.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "csat_platform.boundary.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "access.api_errors.exception_handler",
 }

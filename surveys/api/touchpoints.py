@@ -3,10 +3,10 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from csat_platform.boundary import JSONParser
 from surveys.touchpoints import MAX_BATCH, record_touchpoints
 
 
