@@ -387,6 +387,14 @@ def test_a_list_gives_at_most_the_maximum_page_size(key_client):
     assert body["next"]
 
 
+def test_the_schema_documents_the_maximum_page_size(key_client):
+    schema = key_client.get("/api/schema/?format=json").json()
+    [limit] = [
+        p for p in schema["paths"]["/api/v1/surveys/"]["get"]["parameters"] if p["name"] == "limit"
+    ]
+    assert limit["schema"]["maximum"] == boundary.MAX_PAGE_SIZE
+
+
 # --- dry runs find what real runs reject ------------------------------------------------------------
 
 
