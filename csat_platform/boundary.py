@@ -125,6 +125,7 @@ def _query_pairs(query: QueryDict) -> Iterable[tuple[str, str]]:
 # --- pages and views outside DRF -------------------------------------------------------------------
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def shows_rejected_fields(view: Callable) -> Callable:
@@ -164,7 +165,7 @@ def _clean_query(query: QueryDict) -> QueryDict:
 class InputBoundaryMiddleware:
     """Answers 400 for a request that carries text no database can store, before its view runs.
 
-    Runs after CSRF (process_view), so a forged form is still a 403. DRF views leave their JSON
+    Runs after CSRF (process_view), so a forged form is still a 403. DRF views leave their
     bodies to `JSONParser`, which names the field in DRF's format."""
 
     def __init__(self, get_response):
@@ -180,7 +181,8 @@ class InputBoundaryMiddleware:
             or problem_in_pairs(request.COOKIES.items(), prefix="cookie ")
             or self._header_problem(request)
         )
-        if problem is None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        # DRF views read their bodies through JSONParser (and refuse a form with a 415).
+        if problem is None and request.method in BODY_METHODS and not _is_drf(view):
             if request.content_type in FORM_TYPES:
                 form = problem_in_pairs(_query_pairs(request.POST))
                 if form is not None and getattr(view, "shows_rejected_fields", False):
@@ -192,7 +194,7 @@ class InputBoundaryMiddleware:
                     request.POST = _clean_query(request.POST)
                     return None
                 problem = form
-            elif not _is_drf(view):
+            else:
                 problem = self._body_problem(request)
         if problem is None:
             return None

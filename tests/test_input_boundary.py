@@ -228,6 +228,11 @@ def test_a_nul_in_a_touchpoint_field_is_a_400_naming_it_and_stores_nothing(key_c
     assert not Contact.objects.exists()
 
 
+def test_a_form_to_the_api_is_refused_as_a_form_whatever_it_holds(key_client):
+    response = key_client.post("/api/v1/touchpoints/", {"type": "pur\x00chase"})
+    assert response.status_code == 415
+
+
 def test_a_nul_in_an_invitation_attribute_key_is_a_400(key_client):
     make_survey(slug="shop")
     body = {"email": "ana@example.com", "attributes": {"re\x00gion": "north"}}
