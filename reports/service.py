@@ -326,6 +326,7 @@ def overview(start: date, end: date, *, source: str = "rollups") -> list[dict]:
                 "name": survey.name,
                 "csat": report["csat"],
                 "n": report["n"],
+                "satisfied": report["satisfied"],
                 "ci_low": report["ci_low"],
                 "ci_high": report["ci_high"],
                 "target": report["target"],

@@ -1,3 +1,5 @@
+import itertools
+
 from django.core.paginator import EmptyPage, Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -340,6 +342,10 @@ def export_series(request, slug: str, fmt: str):
 
 
 def _table_response(table, name: str, fmt: str):
+    # The header comes first and runs the filters' first query: whatever the database refuses
+    # is an error before the 200 and the first byte, not a download that stops short.
+    table = iter(table)
+    table = itertools.chain([next(table)], table)
     if fmt == "csv":
         response = StreamingHttpResponse(
             export.csv_lines(table), content_type="text/csv; charset=utf-8"

@@ -157,3 +157,16 @@ def browser():
         instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The figures of the schemathesis run (tests/test_api_schema.py), when it ran."""
+    import sys
+
+    module = sys.modules.get("tests.test_api_schema")
+    if module is None or not module.CASES:
+        return
+    terminalreporter.write_line(
+        f"schemathesis: {len(module.CASES)} operations, {sum(module.CASES.values())} cases, "
+        f"{sum(module.FAILURES.values())} failures"
+    )

@@ -144,6 +144,7 @@ REPORT_PARAMETERS = [
 
 class CsatReportView(APIView):
     permission_classes = [CanViewReports]
+    error_statuses = (404,)  # an unknown survey
 
     @extend_schema(
         operation_id="reports_csat",
