@@ -57,7 +57,9 @@ def site(settings, tmp_path):
     _, key = ApiKey.generate(name="browser")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    link = client.post("/api/v1/surveys/shop/invitations/", {"email": "ana@example.com"}).json()
+    link = client.post(
+        "/api/v1/surveys/shop/invitations/", {"email": "ana@example.com"}, format="json"
+    ).json()
     return {"survey": survey, "link": link["link"]}
 
 
