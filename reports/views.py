@@ -80,7 +80,6 @@ def survey_dashboard(request, slug: str):
         return _bad_request(request, error, survey)
     question = survey.primary_question()
     labels = score_labels(question)
-    bands = question_bands(question)
     if question is not None and (report.get("question") or {}).get("key") == question.key:
         # The report names scale points in the survey's first language; the page speaks the
         # manager's (as the comments beside it do).
@@ -118,17 +117,7 @@ def survey_dashboard(request, slug: str):
             "series_rows": presentation.table_rows(report["series"]),
             "breakdown_rows": presentation.table_rows(report["breakdown"]),
             "small_sample_text": _("small sample"),
-            "latest": [
-                {
-                    "text": comment_for_display(answer.text),
-                    "score": answer.p_score,
-                    "score_label": labels.get(answer.p_score, ""),
-                    "band": bands.get(answer.p_score, ""),
-                    "submitted_at": answer.response.submitted_at,
-                    "attributes": sorted((answer.response.attributes or {}).items()),
-                }
-                for answer in latest
-            ],
+            "latest": comment_rows(question, latest),
             "chart": chart,
             "loop_titles": [
                 ("time_to_first_contact", _("Time to first contact")),
@@ -170,6 +159,23 @@ def score_labels(question: Question | None) -> dict[int, str]:
     return dict(
         zip(question.scale_def.points, question.labels_in(get_language() or "en"), strict=False)
     )
+
+
+def comment_rows(question: Question | None, answers) -> list[dict]:
+    """Comment answers (with their primary answer, responses.with_primary_answer) as the pages
+    show them: text (masked), score in words, band, date and attributes."""
+    labels, bands = score_labels(question), question_bands(question)
+    return [
+        {
+            "text": comment_for_display(answer.text),
+            "score": answer.p_score,
+            "score_label": labels.get(answer.p_score, ""),
+            "band": bands.get(answer.p_score, ""),
+            "submitted_at": answer.response.submitted_at,
+            "attributes": sorted((answer.response.attributes or {}).items()),
+        }
+        for answer in answers
+    ]
 
 
 def controls_context(survey: Survey, filters: ReportQuery) -> dict:
@@ -257,19 +263,7 @@ def survey_comments(request, slug: str):
         page = paginator.page(1)
     if fast is not None:
         page.object_list = comments_by_id(survey, [row.answer_id for row in page.object_list])
-    labels = score_labels(survey.primary_question())
-    bands = question_bands(survey.primary_question())
-    rows = [
-        {
-            "text": comment_for_display(answer.text),
-            "score": answer.p_score,
-            "score_label": labels.get(answer.p_score, ""),
-            "band": bands.get(answer.p_score, ""),
-            "submitted_at": answer.response.submitted_at,
-            "attributes": sorted((answer.response.attributes or {}).items()),
-        }
-        for answer in page.object_list
-    ]
+    rows = comment_rows(survey.primary_question(), page.object_list)
     extra = {"band": query.band, "q": query.search, "sort": query.sort}
     return render(
         request,
