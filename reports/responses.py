@@ -14,11 +14,8 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    TextField,
     Value,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from surveys import scales
@@ -27,6 +24,7 @@ from surveys.models import Answer, Question, Response, Survey
 from . import rollups, selectors
 from .models import CommentRollup
 from .query import ReportQuery
+from .selectors.raw import attribute_value
 from .vocabulary import ATTR_PREFIX, KEY_LENGTH, TOUCHPOINT, VALUE_LENGTH
 
 # The bands are surveys.scales.band's; these are their names on the pages.
@@ -53,14 +51,12 @@ def responses_in(survey: Survey, query: ReportQuery) -> QuerySet[Response]:
 
 
 def _with_keys(rows: QuerySet, values: dict[str, str], *, field: str) -> QuerySet:
-    """Rows whose JSON `field` holds every {key: value}, compared as text (the way the attribute
-    arrived in the touchpoint event, as the reports compare it)."""
+    """Rows whose JSON `field` holds every {key: value}, compared as the reports compare them
+    (selectors.raw.attribute_value)."""
     for i, (key, value) in enumerate(sorted(values.items())):
-        alias = f"_key_{i}"
-        # The cast makes it a plain text comparison on every database (SQLite would otherwise
-        # read the value as JSON).
-        expression = Cast(KeyTextTransform(key, field), TextField())
-        rows = rows.alias(**{alias: expression}).filter(**{alias: value})
+        rows = rows.alias(**{f"_key_{i}": attribute_value(key, field)}).filter(
+            **{f"_key_{i}": value}
+        )
     return rows
 
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from surveys import scales
 from surveys.models import Answer, Contact, Response, Survey
+from tests.factories import make_survey, rating_question
 
 
 def add_response(
@@ -51,3 +52,17 @@ def add_response(
         answers.append(Answer(response=response, question=question, text=comment))
     Answer.objects.bulk_create(answers)
     return response
+
+
+def nps_survey(slug: str = "shop", **kwargs) -> Survey:
+    """A survey with a primary rating question, an NPS question and a comment question."""
+    return make_survey(
+        slug=slug,
+        csat_target=75,
+        questions=[
+            rating_question(key="satisfaction", primary=True),
+            {"key": "recommend", "kind": "nps", "scale": "0-10", "text": "Recommend us?"},
+            {"key": "comment", "kind": "comment", "text": "Anything else?"},
+        ],
+        **kwargs,
+    )

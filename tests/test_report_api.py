@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from reports import rollups
 from tests.conftest import on_postgres
 from tests.factories import UserFactory, make_survey, rating_question
-from tests.report_data import add_response
+from tests.report_data import add_response, nps_survey
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/reports/csat/"
@@ -17,15 +17,7 @@ URL = "/api/v1/reports/csat/"
 
 @pytest.fixture
 def shop(db):
-    survey = make_survey(
-        slug="shop",
-        csat_target=75,
-        questions=[
-            rating_question(key="satisfaction", primary=True),
-            {"key": "recommend", "kind": "nps", "scale": "0-10", "text": "Recommend us?"},
-            {"key": "comment", "kind": "comment", "text": "Anything else?"},
-        ],
-    )
+    survey = nps_survey()
     # March: 8 of 10 satisfied; February: 5 of 10
     for i in range(10):
         channel = "web" if i % 2 else "phone"

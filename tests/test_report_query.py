@@ -14,7 +14,7 @@ import time_machine
 
 from reports.query import ReportError, default_interval, parse_query
 from tests.dashboard_data import respond
-from tests.factories import make_survey, rating_question
+from tests.report_data import nps_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +24,7 @@ TODAY = date(2026, 3, 31)
 
 @pytest.fixture
 def shop(db):
-    survey = make_survey(
-        slug="shop",
-        csat_target=75,
-        questions=[
-            rating_question(key="satisfaction", primary=True),
-            {"key": "recommend", "kind": "nps", "scale": "0-10", "text": "Recommend us?"},
-            {"key": "comment", "kind": "comment", "text": "Anything else?"},
-        ],
-    )
+    survey = nps_survey()
     for i in range(60):
         respond(
             survey,

@@ -161,5 +161,10 @@ def _invitation_expression(dim: str):
 
 
 def _attribute(dim: str, field_name: str):
-    # Cast: compared as text, not as JSON (SQLite would parse the value as a JSON document)
-    return Cast(KeyTextTransform(dim.removeprefix(ATTR_PREFIX), field_name), TextField())
+    return attribute_value(dim.removeprefix(ATTR_PREFIX), field_name)
+
+
+def attribute_value(name: str, field_name: str):
+    """The attribute `name` of the JSON field `field_name` as text: reports compare attribute
+    values as the text they arrived as (not as JSON, which SQLite would parse)."""
+    return Cast(KeyTextTransform(name, field_name), TextField())
