@@ -37,6 +37,21 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def require_postgres(reason: str) -> None:
+    """Skip on another database, except in CI (CSAT_REQUIRE_POSTGRES=1), where it fails."""
+    if on_postgres():
+        return
+    if os.environ.get("CSAT_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason}: this test must run on PostgreSQL (CSAT_REQUIRE_POSTGRES=1)")
+    pytest.skip(f"{reason} (set DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture
+def rollups_engine(db):
+    """The test reads or writes rollups: PostgreSQL only (elsewhere reports read raw rows)."""
+    require_postgres("the rollups are PostgreSQL's")
+
+
 @pytest.fixture
 def admin(db):
     return factories.admin_user()

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from surveys import scales
 from surveys.errors import DomainError
 from surveys.models import Question, Survey
-
-from ..filters import ATTRIBUTE_NAME
+from surveys.touchpoints import ATTRIBUTE_NAME_RE
 
 COLUMNS = (
     "submitted_at",
@@ -87,13 +86,9 @@ def plan_import(
         name = raw.strip()
         if name.lower().startswith(ATTR_PREFIX):
             attribute = name[len(ATTR_PREFIX) :]
-            if (
-                not ATTRIBUTE_NAME.match(attribute)
-                or "__" in attribute
-                or len(attribute) > MAX_ATTRIBUTE_NAME
-            ):
+            if not ATTRIBUTE_NAME_RE.match(attribute):  # the names ingest accepts
                 raise ImportFileError(
-                    f"column {raw!r}: an attribute name has letters, digits, '_' and '-' "
+                    f"column {raw!r}: an attribute name has letters, digits, '_', '-' and '.' "
                     f"(at most {MAX_ATTRIBUTE_NAME}), e.g. attr.region"
                 )
             name = ATTR_PREFIX + attribute
