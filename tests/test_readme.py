@@ -365,3 +365,32 @@ def test_the_benchmarks_run_as_documented(clone: Path):
             timeout=600,
         )
         assert run.returncode == 0, f"{command}\n{run.stderr[-3000:]}\n{run.stdout[-2000:]}"
+
+
+def test_the_compose_file_runs_the_commands_the_readme_runs():
+    """docker-compose.yml is for users with Docker; every command in it is one the production
+    block above runs (and this test runs) outside Docker."""
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    (block,) = production_part(blocks(ROOT / "README.md"))
+    documented = " ".join(block.commands)
+    programs = {
+        "migrate": "manage.py migrate",
+        "collectstatic": "manage.py collectstatic --noinput",
+        "gunicorn": "gunicorn csat_platform.wsgi",
+        "worker": "celery -A csat_platform worker",
+        "beat": "celery -A csat_platform beat",
+    }
+    found = set()
+    for name, service in compose["services"].items():
+        command = service.get("command")
+        if not command or "build" not in service:  # PostgreSQL, Redis, Mailpit: their images
+            continue
+        line = " ".join(command) if isinstance(command, list) else command
+        matched = [key for key, text in programs.items() if text in line]
+        assert matched, f"service {name} runs a command the README does not: {line}"
+        found.update(matched)
+        for key in matched:
+            assert programs[key] in documented, key
+    assert found == set(programs)
