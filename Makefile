@@ -6,7 +6,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench-answer install clean
 
-$(STAMP): pyproject.toml
+# A local .env with a generated SECRET_KEY, so that management commands (create_api_key,
+# import_touchpoints...) work in this checkout without setting anything; written once, never
+# overwritten. Production sets its own SECRET_KEY in the environment, which wins over the file.
+.env:
+	@$(PYTHON) -c 'import secrets; print("# Written by make for this checkout (local use). The environment wins over this file.\nSECRET_KEY=" + secrets.token_urlsafe(50))' > .env
+	@chmod 600 .env
+
+$(STAMP): pyproject.toml | .env
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"

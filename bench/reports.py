@@ -454,7 +454,7 @@ def timed(get, path: str, params: dict) -> float:
 
 def measure(client, manager, plan: list[dict], raw_samples: int) -> dict:
     from reports import service
-    from reports.api.views import report_arguments
+    from reports.query import parse_query
     from surveys.models import Survey
 
     for params in plan[:5]:  # warm the connection and caches
@@ -479,7 +479,7 @@ def measure(client, manager, plan: list[dict], raw_samples: int) -> dict:
     checked = 0
     for params in plan[:raw_samples]:
         survey = Survey.objects.prefetch_related("questions").get(slug=params["survey"])
-        arguments = report_arguments({k: v for k, v in params.items() if k != "survey"})
+        arguments = parse_query(params, own=("survey",)).report_arguments()
         t = time.perf_counter()
         raw = service.csat_report(survey, source="raw", **arguments)
         raw_ms.append((time.perf_counter() - t) * 1000)

@@ -3,52 +3,22 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings as django_settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from surveys.models import Answer, Survey
+from reports import periods, service
+from reports.query import default_interval
+from surveys.models import Survey
 
 from .models import CsatAlert, FollowUpSettings, Webhook
 
 log = logging.getLogger(__name__)
-SIGNIFICANCE = 0.05
-
-
-def two_proportion_z_test(s1: int, n1: int, s2: int, n2: int) -> tuple[float, float]:
-    """z and the two-sided p-value for p1 = s1/n1 against p2 = s2/n2 (pooled standard error).
-
-    Positive z means the first proportion is higher. Degenerate inputs give (0.0, 1.0).
-    """
-    if n1 <= 0 or n2 <= 0:
-        return 0.0, 1.0
-    pooled = (s1 + s2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 0.0, 1.0
-    z = (s1 / n1 - s2 / n2) / se
-    return z, math.erfc(abs(z) / math.sqrt(2))
-
-
-def csat_counts(survey: Survey, start: datetime, end: datetime) -> tuple[int, int]:
-    """(satisfied, answered) on the survey's primary question for responses in [start, end)."""
-    primary = survey.primary_question()
-    if primary is None:
-        return 0, 0
-    counts = Answer.objects.filter(
-        question=primary,
-        satisfied__isnull=False,
-        response__is_test=False,
-        response__submitted_at__gte=start,
-        response__submitted_at__lt=end,
-    ).aggregate(n=Count("id"), s=Count("id", filter=Q(satisfied=True)))
-    return counts["s"], counts["n"]
 
 
 @dataclass(frozen=True)
@@ -58,32 +28,48 @@ class Evaluation:
     details: dict
 
 
+def window(config: FollowUpSettings, now: datetime) -> tuple[date, date]:
+    """The last `alert_window_days` local days, today included: the dashboard's range of as
+    many days (`range=7d` for 7)."""
+    today = periods.local_day(now)
+    return today - timedelta(days=config.alert_window_days - 1), today
+
+
 def evaluate(survey: Survey, config: FollowUpSettings, now: datetime) -> Evaluation:
-    window = timedelta(days=config.alert_window_days)
-    s, n = csat_counts(survey, now - window, now)
-    ps, pn = csat_counts(survey, now - 2 * window, now - window)
+    """Below target and a significant drop, read off the survey's report (reports.service) of
+    the window and the window before it, so an alert quotes what the dashboard shows."""
+    if survey.primary_question() is None:
+        return Evaluation(below_target=None, dropped=None, details={})
+    start, end = window(config, now)
+    report = service.csat_report(
+        survey, start=start, end=end, interval=default_interval((end - start).days + 1)
+    )
+    previous = report["previous"]
+    current, n = report["csat"], report["n"]
     minimum = max(1, config.alert_min_answers)
-    current = 100 * s / n if n else None
-    previous = 100 * ps / pn if pn else None
-    target = float(survey.csat_target) if survey.csat_target is not None else None
+    target = report["target"]
     below = None
     if n >= minimum and target is not None:
         below = current < target
     dropped = None
-    z, p = two_proportion_z_test(s, n, ps, pn)
-    if n >= minimum and pn >= minimum:
-        drop = previous - current
-        dropped = drop > float(config.alert_drop_points) and z < 0 and p < SIGNIFICANCE
+    if n >= minimum and previous["n"] >= minimum:
+        dropped = (
+            previous["significant"]
+            and previous["change"] < 0
+            and -previous["change"] > float(config.alert_drop_points)
+        )
     details = {
         "window_days": config.alert_window_days,
-        "csat": round(current, 1) if current is not None else None,
+        "start": report["start"],
+        "end": report["end"],
+        "csat": current,
         "n": n,
-        "previous_csat": round(previous, 1) if previous is not None else None,
-        "previous_n": pn,
+        "previous_csat": previous["csat"],
+        "previous_n": previous["n"],
         "target": target,
         "drop_points": float(config.alert_drop_points),
-        "z": round(z, 3),
-        "p_value": round(p, 4),
+        "z": previous["z"],
+        "p_value": previous["p_value"],
     }
     return Evaluation(below_target=below, dropped=dropped, details=details)
 

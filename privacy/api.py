@@ -48,6 +48,7 @@ def _via(request) -> str:
 
 class CustomerEraseView(APIView):
     permission_classes = [CanHandlePersonalData]
+    error_statuses = (404,)  # nothing stored under the identifier
 
     @extend_schema(
         operation_id="customers_erase",
@@ -67,6 +68,7 @@ class CustomerEraseView(APIView):
 
 class CustomerExportView(APIView):
     permission_classes = [CanHandlePersonalData]
+    error_statuses = (404,)  # nothing stored under the identifier
 
     @extend_schema(
         operation_id="customers_export",

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from surveys import scales
 from surveys.models import Question
 
-from .responses import band_of
+from .responses import question_bands
 
 LOW_COVERAGE = 50.0  # seed 004: 250 answers from 1,000 customers is not a true picture
 
@@ -163,19 +163,13 @@ def distribution_rows(report: dict, question: Question | None) -> list[dict]:
     band (unhappy / neutral / happy, as on the comments page)."""
     total = sum(d["count"] for d in report["distribution"]) or 0
     satisfied = set(question.satisfied) if question else set()
-
-    def band(score: int) -> str:
-        if question is None or question.scale_def is None:
-            return ""
-        norm = scales.normalized_score(question.scale, question.reversed, score)
-        return band_of(score in satisfied, norm)
-
+    bands = question_bands(question)
     return [
         {
             **d,
             "share": round(100 * d["count"] / total, 1) if total else 0,
             "satisfied": d["score"] in satisfied,
-            "band": band(d["score"]),
+            "band": bands.get(d["score"], ""),
         }
         for d in report["distribution"]
     ]

@@ -14,23 +14,18 @@ from surveys.models import Question, Survey
 
 @models.DateField.register_lookup
 class AnyOf(models.Lookup):
-    """`period__anyof=[...]`: one array parameter on PostgreSQL (= ANY), IN elsewhere. The
-    cubes are read by lists of up to a thousand days; this keeps the query short."""
+    """`period__anyof=[...]`: one array parameter (= ANY). The cubes (PostgreSQL) are read by
+    lists of up to a thousand days; this keeps the query short."""
 
     lookup_name = "anyof"
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = [self.lhs.output_field.get_db_prep_value(v, connection) for v in self.rhs]
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*lhs_params, values]
-        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+        return f"{lhs} = ANY(%s)", [*lhs_params, values]
 
     def get_prep_lookup(self):
         return list(self.rhs)
-
-
-SCORE_SLOTS = 11  # n0..n10: every scale of surveys.scales has its points within 0..10
 
 
 class Grain(models.TextChoices):

@@ -1,9 +1,8 @@
 """Reads over individual responses for the comments page and the exports (figures come from the
-rollups; these pages list rows, so they read the rows themselves)."""
+rollups; these pages list rows, so they read the rows themselves, or the comment rollups)."""
 
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -15,45 +14,49 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    TextField,
     Value,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from surveys import scales
 from surveys.models import Answer, Question, Response, Survey
 
-from .filters import ReportFilters
+from . import rollups, selectors
 from .models import CommentRollup
+from .query import ReportQuery
+from .selectors.raw import attribute_value
+from .vocabulary import ATTR_PREFIX, KEY_LENGTH, TOUCHPOINT, VALUE_LENGTH
 
-# Unhappy: below the middle of the scale; neutral: the middle or above but not satisfied;
-# happy: satisfied (decided when the answer was stored). On 1-5: 1-2, 3, 4-5.
-BANDS = {"unhappy": _("Unhappy"), "neutral": _("Neutral"), "happy": _("Happy")}
+# The bands are surveys.scales.band's; these are their names on the pages.
+BANDS = {
+    scales.UNHAPPY: _("Unhappy"),
+    scales.NEUTRAL: _("Neutral"),
+    scales.HAPPY: _("Happy"),
+}
 SORTS = {"unhappy": _("Unhappy first"), "newest": _("Newest first")}
 
 
-def responses_in(survey: Survey, filters: ReportFilters) -> QuerySet[Response]:
-    """The survey's real (non-test) responses inside the filters' range, touchpoint and attributes."""
-    start, end = filters.bounds()
+def responses_in(survey: Survey, query: ReportQuery) -> QuerySet[Response]:
+    """The survey's real (non-test) responses in the query's range, touchpoint, language and
+    attributes."""
+    start, end = query.bounds()
     rows = Response.objects.filter(
         survey=survey, is_test=False, submitted_at__gte=start, submitted_at__lt=end
     )
-    if filters.touchpoint:
-        rows = rows.filter(touchpoint_type=filters.touchpoint)
-    return _with_keys(rows, filters.attrs, field="attributes")
+    if query.touchpoint:
+        rows = rows.filter(touchpoint_type=query.touchpoint)
+    if query.language:
+        rows = rows.filter(locale=query.language)
+    return _with_keys(rows, query.attrs, field="attributes")
 
 
 def _with_keys(rows: QuerySet, values: dict[str, str], *, field: str) -> QuerySet:
-    """Rows whose JSON `field` holds every {key: value}, compared as text (the way the attribute
-    arrived in the touchpoint event, as the reports compare it)."""
+    """Rows whose JSON `field` holds every {key: value}, compared as the reports compare them
+    (selectors.raw.attribute_value)."""
     for i, (key, value) in enumerate(sorted(values.items())):
-        alias = f"_key_{i}"
-        # The cast makes it a plain text comparison on every database (SQLite would otherwise
-        # read the value as JSON).
-        expression = Cast(KeyTextTransform(key, field), TextField())
-        rows = rows.alias(**{alias: expression}).filter(**{alias: value})
+        rows = rows.alias(**{f"_key_{i}": attribute_value(key, field)}).filter(
+            **{f"_key_{i}": value}
+        )
     return rows
 
 
@@ -90,22 +93,19 @@ def comment_questions(survey: Survey) -> list[Question]:
     return [q for q in survey.questions.all() if q.kind == scales.COMMENT]
 
 
-def band_condition(band: str) -> Q:
-    if band == "happy":
-        return Q(p_satisfied=True)
-    if band == "unhappy":
-        return Q(p_satisfied=False, p_norm__lt=0.5)
-    if band == "neutral":
-        return Q(p_satisfied=False, p_norm__gte=0.5)
-    raise ValueError(band)
+def question_bands(question: Question | None) -> dict[int, str]:
+    """Each score of the question with its band (surveys.scales.bands); {} without a scale."""
+    if question is None or question.scale_def is None:
+        return {}
+    return scales.bands(question.scale, question.reversed, question.satisfied)
 
 
-def band_of(satisfied: bool | None, norm: float | None) -> str:
-    if satisfied is None or norm is None:
-        return ""
-    if satisfied:
-        return "happy"
-    return "unhappy" if norm < 0.5 else "neutral"
+def band_condition(question: Question | None, band: str) -> Q:
+    """Rows annotated by with_primary_answer whose primary score is in `band`."""
+    if band not in BANDS:
+        raise ValueError(band)
+    scores = [score for score, of in question_bands(question).items() if of == band]
+    return Q(p_score__in=scores) if scores else Q(pk__isnull=True)  # a band without scores
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,11 @@ class CommentQuery:
     sort: str = "unhappy"
 
 
-def comments(survey: Survey, filters: ReportFilters, query: CommentQuery) -> QuerySet[Answer]:
+def comments(survey: Survey, query: ReportQuery, listing: CommentQuery) -> QuerySet[Answer]:
     """Non-empty comment answers with the primary question's score, unhappy first by default.
 
     Each row carries p_score, p_norm, p_satisfied and its response (date, attributes)."""
-    start, end = filters.bounds()
+    start, end = query.bounds()
     primary = survey.primary_question()
     rows = Answer.objects.filter(
         question__survey=survey,
@@ -128,15 +128,17 @@ def comments(survey: Survey, filters: ReportFilters, query: CommentQuery) -> Que
         response__submitted_at__gte=start,
         response__submitted_at__lt=end,
     ).exclude(text="")
-    if filters.touchpoint:
-        rows = rows.filter(response__touchpoint_type=filters.touchpoint)
-    rows = _with_keys(rows, filters.attrs, field="response__attributes")
-    if query.search:
-        rows = rows.filter(text__icontains=query.search)
+    if query.touchpoint:
+        rows = rows.filter(response__touchpoint_type=query.touchpoint)
+    if query.language:
+        rows = rows.filter(response__locale=query.language)
+    rows = _with_keys(rows, query.attrs, field="response__attributes")
+    if listing.search:
+        rows = rows.filter(text__icontains=listing.search)
     rows = with_primary_answer(rows.select_related("response"), primary)
-    if query.band:
-        rows = rows.filter(band_condition(query.band))
-    if query.sort == "newest":
+    if listing.band:
+        rows = rows.filter(band_condition(primary, listing.band))
+    if listing.sort == "newest":
         return rows.order_by("-response__submitted_at", "-pk")
     return rows.order_by(F("p_norm").asc(nulls_last=True), "-response__submitted_at", "-pk")
 
@@ -144,14 +146,14 @@ def comments(survey: Survey, filters: ReportFilters, query: CommentQuery) -> Que
 LATEST_WINDOW = 200  # the newest comments the dashboard's "latest comments" picks from
 
 
-def latest_comments(survey: Survey, filters: ReportFilters, limit: int) -> list[Answer]:
+def latest_comments(survey: Survey, query: ReportQuery, limit: int) -> list[Answer]:
     """The newest LATEST_WINDOW comments in the range, unhappy first.
 
     One bounded walk of the comment rollups' newest-first index at any size (filters included);
     never a sort of every comment in the range, never a scan of the responses."""
-    newest = comment_rollups(survey, filters, CommentQuery(sort="newest"))
-    if newest is None:  # a filter value longer than the rollups keep
-        rows = comments(survey, filters, CommentQuery(sort="newest"))
+    newest = comment_rollups(survey, query, CommentQuery(sort="newest"))
+    if newest is None:  # no rollups, or a filter they do not keep
+        rows = comments(survey, query, CommentQuery(sort="newest"))
         picked = [(a.p_norm, a.response.submitted_at, a.pk) for a in rows[:LATEST_WINDOW]]
     else:
         picked = list(newest.values_list("norm", "submitted_at", "answer_id")[:LATEST_WINDOW])
@@ -160,14 +162,15 @@ def latest_comments(survey: Survey, filters: ReportFilters, limit: int) -> list[
     return comments_by_id(survey, [pk for _norm, _at, pk in picked[:limit]])
 
 
-def comment_filters(filters: ReportFilters) -> dict[str, str] | None:
-    """The view's touchpoint and attribute filters as comment-rollup dimensions; None when a
-    name or value is longer than the rollups keep (those views read the rows)."""
-    from .selectors import ATTR_PREFIX, KEY_LENGTH, TOUCHPOINT, VALUE_LENGTH
-
-    dims = {ATTR_PREFIX + name: value for name, value in filters.attrs.items()}
-    if filters.touchpoint:
-        dims[TOUCHPOINT] = filters.touchpoint
+def comment_filters(query: ReportQuery) -> dict[str, str] | None:
+    """The view's touchpoint and attribute filters as comment-rollup dimensions; None without
+    rollups, with a language filter (they do not keep it) or when a name or value is longer than
+    they keep (those views read the rows)."""
+    if not rollups.enabled() or query.language:
+        return None
+    dims = {ATTR_PREFIX + name: value for name, value in query.attrs.items()}
+    if query.touchpoint:
+        dims[TOUCHPOINT] = query.touchpoint
     if any(len(dim) > len(ATTR_PREFIX) + KEY_LENGTH for dim in dims) or any(
         len(value) > VALUE_LENGTH for value in dims.values()
     ):
@@ -175,22 +178,22 @@ def comment_filters(filters: ReportFilters) -> dict[str, str] | None:
     return dims
 
 
-def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dict[str, int]:
-    """How many comments each band holds under the filters (for the band tabs): from the
+def band_counts(survey: Survey, query: ReportQuery, search: str = "") -> dict[str, int]:
+    """How many comments each band holds under the query (for the band tabs): from the
     rollups' counts (up to two filters the counts hold over the range), else from the
-    comment rollup rows, or from the rows themselves when the view is searched."""
-    dims = None if search else comment_filters(filters)
+    comment rollup rows, or from the rows themselves (a search, or no rollups)."""
+    dims = None if search else comment_filters(query)
     if dims is None:
-        rows = comments(survey, filters, CommentQuery(search=search)).order_by()
+        primary = survey.primary_question()
+        rows = comments(survey, query, CommentQuery(search=search)).order_by()
         return rows.aggregate(
-            all=Count("pk"), **{band: Count("pk", filter=band_condition(band)) for band in BANDS}
+            all=Count("pk"),
+            **{band: Count("pk", filter=band_condition(primary, band)) for band in BANDS},
         )
-    from .selectors import RollupSource
-
-    counts = RollupSource().comment_counts(survey, filters.start, filters.end, dims)
+    counts = selectors.RollupSource().comment_counts(survey, query.start, query.end, dims)
     if counts is None:
         counts = dict(
-            _comment_rows(survey, filters, dims)
+            _comment_rows(survey, query, dims)
             .values("band")
             .annotate(n=Count("pk"))
             .order_by()
@@ -199,30 +202,26 @@ def band_counts(survey: Survey, filters: ReportFilters, search: str = "") -> dic
     return {"all": sum(counts.values()), **{band: counts.get(band, 0) for band in BANDS}}
 
 
-def _comment_rows(survey: Survey, filters: ReportFilters, dims: dict[str, str]) -> QuerySet:
+def _comment_rows(survey: Survey, query: ReportQuery, dims: dict[str, str]) -> QuerySet:
     """The view's CommentRollup rows: its range, and every {dimension: value} of `dims` (a
-    containment test the GIN index serves on PostgreSQL; a key lookup each elsewhere)."""
-    start, end = filters.bounds()
+    containment test the GIN index serves)."""
+    start, end = query.bounds()
     rows = CommentRollup.objects.filter(
         survey_id=survey.pk, submitted_at__gte=start, submitted_at__lt=end
     )
-    if not dims:
-        return rows
-    if connection.vendor == "postgresql":
-        return rows.filter(dims__contains=dims)
-    return _with_keys(rows, dims, field="dims")
+    return rows.filter(dims__contains=dims) if dims else rows
 
 
-def comment_rollups(survey: Survey, filters: ReportFilters, query: CommentQuery):
+def comment_rollups(survey: Survey, query: ReportQuery, listing: CommentQuery):
     """The comments of the view as CommentRollup rows in page order; None for a text search or
-    a filter value longer than the rollups keep (those views read the comments)."""
-    dims = None if query.search else comment_filters(filters)
+    where comment_filters gives None (those views read the comments)."""
+    dims = None if listing.search else comment_filters(query)
     if dims is None:
         return None
-    rows = _comment_rows(survey, filters, dims)
-    if query.band:
-        rows = rows.filter(band=query.band)
-    if query.sort == "newest":
+    rows = _comment_rows(survey, query, dims)
+    if listing.band:
+        rows = rows.filter(band=listing.band)
+    if listing.sort == "newest":
         return rows.order_by("-submitted_at", "-answer_id")
     return rows.order_by(F("norm").asc(nulls_last=True), "-submitted_at", "-answer_id")
 
@@ -236,26 +235,24 @@ def comments_by_id(survey: Survey, answer_ids: list[int]) -> list[Answer]:
     return [rows[pk] for pk in answer_ids if pk in rows]
 
 
-def control_options(survey: Survey, filters: ReportFilters) -> tuple[list[str], dict[str, list]]:
-    """The touchpoint types and the attribute values seen in the range (read from the rollups),
-    plus whatever is selected now, so a bookmarked filter always shows."""
-    from .selectors import ATTR_PREFIX, TOUCHPOINT, RollupSource
-
+def control_options(survey: Survey, query: ReportQuery) -> tuple[list[str], dict[str, list]]:
+    """The touchpoint types and the attribute values seen in the range (read from the rollups
+    where there are any), plus whatever is selected now, so a bookmarked filter always shows."""
     question = survey.primary_question()
     seen = (
-        RollupSource().dimension_values(survey, question.pk, filters.start, filters.end)
+        selectors.source().dimension_values(survey, question.pk, query.start, query.end)
         if question
         else {}
     )
     touchpoints = set(seen.pop(TOUCHPOINT, set())) | {survey.touchpoint}
-    if filters.touchpoint:
-        touchpoints.add(filters.touchpoint)
+    if query.touchpoint:
+        touchpoints.add(query.touchpoint)
     attributes = {
         name.removeprefix(ATTR_PREFIX): values
         for name, values in seen.items()
         if name.startswith(ATTR_PREFIX)
     }
-    for name, value in filters.attrs.items():
+    for name, value in query.attrs.items():
         attributes.setdefault(name, set()).add(value)
     return sorted(t for t in touchpoints if t), {
         name: sorted(values) for name, values in sorted(attributes.items())

@@ -3,7 +3,7 @@
 `csat_report(survey, start=, end=, ...)` returns the JSON of `GET /api/v1/reports/csat/`:
 
     {
-      "survey": "shop", "source": "rollups" | "raw",
+      "survey": "shop", "source": "rollups" | "raw" (what was read: see reports.selectors),
       "question": {"key", "kind", "scale", "reversed"},
       "start": "YYYY-MM-DD", "end": "YYYY-MM-DD", "interval": "day" | "week" | "month",
       "filters": {"touchpoint": str|null, "language": str|null, "attrs": {name: value}},
@@ -22,7 +22,7 @@
       "breakdown": [{"value", "csat", "n", "satisfied", "ci_low", "ci_high", "small_sample"}]
                    (highest CSAT first; [] without group_by),
       "previous": {"start", "end", "csat", "n", "satisfied", "mean", "ci_low", "ci_high",
-                   "change" (points, null without data), "p_value", "significant": bool},
+                   "change" (points, null without data), "z", "p_value", "significant": bool},
       "target": float|null, "above_target": bool|null, "small_sample": bool,
       "loop": {"opened", "contacted", "resolved" (follow-ups opened in the range, same filters),
                "time_to_first_contact": {"n", "median_seconds", "mean_seconds", "p90_seconds"},
@@ -44,40 +44,27 @@ from django.utils.translation import gettext as _
 
 from followups.metrics import loop_summary
 from surveys import scales
-from surveys.errors import DomainError
 from surveys.models import Question, Survey
 
-from . import metrics, periods
-from .selectors import (
+from . import metrics, periods, selectors
+from .query import ReportError, check_range, default_interval
+from .selectors import Filters, Span
+from .vocabulary import (
     LANGUAGE,
     SATISFIED,
     TOUCHPOINT,
     Counts,
-    Filters,
-    RawSource,
-    RollupSource,
-    Span,
     add_counts,
     answers_of,
     attr_dimension,
     empty_counts,
 )
 
-MAX_PERIODS = 1100  # three years of days: beyond that a daily chart is unreadable anyway
-
-
-class ReportError(DomainError):
-    """A report request the product refuses; `field` names the parameter."""
+__all__ = ["ReportError", "csat_report", "overview"]
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
-
-
-def _source(name: str):
-    if name == "raw":
-        return RawSource()
-    return RollupSource()
 
 
 def scored_questions(survey: Survey) -> list[Question]:
@@ -133,16 +120,9 @@ def csat_report(
     attrs: dict[str, str] | None = None,
     source: str = "rollups",
 ) -> dict:
-    """The report of one survey over [start, end] (local days, inclusive); see the module doc."""
-    if start > end:
-        raise ReportError(_("start must not be after end."), field="start")
-    if interval not in periods.INTERVALS:
-        raise ReportError(_("interval must be one of day, week, month."), field="interval")
-    if periods.count_periods(start, end, interval) > MAX_PERIODS:
-        raise ReportError(
-            _("The range has too many periods for this interval; choose a longer interval."),
-            field="interval",
-        )
+    """The report of one survey over [start, end] (local days, inclusive); see the module doc.
+    `source` "raw" reads the raw rows even where the database keeps rollups."""
+    check_range(start, end, interval)
     question = pick_question(survey, question_key)
     filters = Filters(
         touchpoint=touchpoint,
@@ -150,7 +130,7 @@ def csat_report(
         attrs=tuple(sorted((attrs or {}).items())),
     )
     dim = group_dimension(group_by)
-    counts = _source(source)
+    counts = selectors.source(source)
     prev_start, prev_end = periods.previous_range(start, end)
 
     questions = scored_questions(survey)
@@ -258,6 +238,7 @@ def csat_report(
             **_proportion_fields(prev_sat, prev_n),
             "mean": _round(metrics.mean_score(_scores(previous))),
             "change": _round(comparison.change),
+            "z": None if comparison.z is None else round(comparison.z, 3),
             "p_value": None if comparison.p_value is None else round(comparison.p_value, 4),
             "significant": comparison.significant,
         },
@@ -304,16 +285,10 @@ def _ces(question: Question | None, current) -> dict | None:
     }
 
 
-def overview_interval(start: date, end: date) -> str:
-    days = (end - start).days + 1
-    return "day" if days <= 31 else "week" if days <= 183 else "month"
-
-
 def overview(start: date, end: date, *, source: str = "rollups") -> list[dict]:
     """Every active survey with its headline CSAT over [start, end] and a sparkline series."""
-    if start > end:
-        raise ReportError(_("start must not be after end."), field="start")
-    interval = overview_interval(start, end)
+    interval = default_interval((end - start).days + 1)
+    check_range(start, end, interval)
     out = []
     surveys = Survey.objects.filter(status=Survey.Status.ACTIVE).prefetch_related("questions")
     for survey in surveys:
@@ -326,6 +301,7 @@ def overview(start: date, end: date, *, source: str = "rollups") -> list[dict]:
                 "name": survey.name,
                 "csat": report["csat"],
                 "n": report["n"],
+                "satisfied": report["satisfied"],
                 "ci_low": report["ci_low"],
                 "ci_high": report["ci_high"],
                 "target": report["target"],

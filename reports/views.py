@@ -1,3 +1,5 @@
+import itertools
+
 from django.core.paginator import EmptyPage, Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -10,23 +12,26 @@ from surveys.models import Question, Survey
 
 from . import dashboard as presentation
 from . import export, service
-from .filters import INTERVALS, PRESETS, FilterError, ReportFilters, parse_filters
+from .query import INTERVALS, OVERVIEW_PARAMETERS, PRESETS, ReportError, ReportQuery, parse_query
 from .redact import comment_for_display
 from .responses import (
     BANDS,
     SORTS,
     CommentQuery,
     band_counts,
-    band_of,
     comment_rollups,
     comments,
     comments_by_id,
     control_options,
     latest_comments,
+    question_bands,
     responses_in,
 )
-from .service import ReportError
 
+# What a page reads besides the report query (reports.query): the comments page's band, search,
+# sort and page; the exports' band and search (from the comments page).
+COMMENT_PARAMETERS = ("band", "q", "sort", "page")
+EXPORT_PARAMETERS = ("band", "q", "sort")
 COMMENTS_PER_PAGE = 25
 MAX_SEARCH = 200
 LATEST_COMMENTS = 6
@@ -36,13 +41,10 @@ LATEST_COMMENTS = 6
 def dashboard(request):
     """Every active survey: CSAT over the chosen range, its trend, n and target status."""
     try:
-        filters = parse_filters(request.GET)
-    except FilterError as error:
-        return _bad_request(request, error)
-    try:
+        filters = parse_query(request.GET, only=OVERVIEW_PARAMETERS)
         surveys = service.overview(filters.start, filters.end)
     except ReportError as error:
-        return _bad_request(request, FilterError(error.field or "range", str(error)))
+        return _bad_request(request, error)
     for item in surveys:
         item["spark"] = presentation.sparkline(item["series"], item["target"])
         item["csat_text"] = presentation.fmt(item["csat"], 1, " %")
@@ -74,21 +76,10 @@ def survey_dashboard(request, slug: str):
     charts, so it is readable before (and without) JavaScript."""
     survey = _survey(slug)
     try:
-        filters = parse_filters(request.GET)
-    except FilterError as error:
-        return _bad_request(request, error, survey)
-    try:
-        report = service.csat_report(
-            survey,
-            start=filters.start,
-            end=filters.end,
-            interval=filters.interval,
-            group_by=filters.group_by or None,
-            touchpoint=filters.touchpoint or None,
-            attrs=filters.attrs or None,
-        )
+        filters = parse_query(request.GET)
+        report = service.csat_report(survey, **filters.report_arguments())
     except ReportError as error:
-        return _bad_request(request, FilterError(error.field or "range", str(error)), survey)
+        return _bad_request(request, error, survey)
     question = survey.primary_question()
     labels = score_labels(question)
     if question is not None and (report.get("question") or {}).get("key") == question.key:
@@ -128,17 +119,7 @@ def survey_dashboard(request, slug: str):
             "series_rows": presentation.table_rows(report["series"]),
             "breakdown_rows": presentation.table_rows(report["breakdown"]),
             "small_sample_text": _("small sample"),
-            "latest": [
-                {
-                    "text": comment_for_display(answer.text),
-                    "score": answer.p_score,
-                    "score_label": labels.get(answer.p_score, ""),
-                    "band": band_of(answer.p_satisfied, answer.p_norm),
-                    "submitted_at": answer.response.submitted_at,
-                    "attributes": sorted((answer.response.attributes or {}).items()),
-                }
-                for answer in latest
-            ],
+            "latest": comment_rows(question, latest),
             "chart": chart,
             "loop_titles": [
                 ("time_to_first_contact", _("Time to first contact")),
@@ -159,14 +140,17 @@ def _survey(slug: str) -> Survey:
     )
 
 
-def _bad_request(request, error: FilterError, survey: Survey | None = None):
+def _bad_request(request, error: ReportError, survey: Survey | None = None):
     # the page's sentence ends with its own full stop
-    error = FilterError(error.param, error.message.rstrip("."))
     return render(
         request,
         "reports/bad_request.html",
-        {"error": error, "survey": survey, "section": "dashboard"},
-        status=400,
+        {
+            "error": {"param": error.param, "message": error.message.rstrip(".")},
+            "survey": survey,
+            "section": "dashboard",
+        },
+        status=error.status,
     )
 
 
@@ -179,9 +163,26 @@ def score_labels(question: Question | None) -> dict[int, str]:
     )
 
 
-def controls_context(survey: Survey, filters: ReportFilters) -> dict:
+def comment_rows(question: Question | None, answers) -> list[dict]:
+    """Comment answers (with their primary answer, responses.with_primary_answer) as the pages
+    show them: text (masked), score in words, band, date and attributes."""
+    labels, bands = score_labels(question), question_bands(question)
+    return [
+        {
+            "text": comment_for_display(answer.text),
+            "score": answer.p_score,
+            "score_label": labels.get(answer.p_score, ""),
+            "band": bands.get(answer.p_score, ""),
+            "submitted_at": answer.response.submitted_at,
+            "attributes": sorted((answer.response.attributes or {}).items()),
+        }
+        for answer in answers
+    ]
+
+
+def controls_context(survey: Survey, filters: ReportQuery) -> dict:
     """What the shared controls bar (templates/reports/_controls.html) needs."""
-    active = len(filters.attrs) + bool(filters.touchpoint)
+    active = len(filters.attrs) + bool(filters.touchpoint) + bool(filters.language)
     summary = (
         str(PRESETS[filters.preset])
         if filters.preset != "custom"
@@ -211,13 +212,13 @@ def controls_context(survey: Survey, filters: ReportFilters) -> dict:
 def parse_comment_query(params) -> CommentQuery:
     band = (params.get("band") or "").strip()
     if band and band not in BANDS:
-        raise FilterError("band", f"{band!r} is not one of {', '.join(BANDS)}")
+        raise ReportError(f"{band!r} is not one of {', '.join(BANDS)}", field="band")
     sort = (params.get("sort") or "unhappy").strip()
     if sort not in SORTS:
-        raise FilterError("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
+        raise ReportError(f"{sort!r} is not one of {', '.join(SORTS)}", field="sort")
     search = (params.get("q") or "").strip()
     if len(search) > MAX_SEARCH:
-        raise FilterError("q", f"at most {MAX_SEARCH} characters")
+        raise ReportError(f"at most {MAX_SEARCH} characters", field="q")
     return CommentQuery(band=band, search=search, sort=sort)
 
 
@@ -236,7 +237,7 @@ class CountedPaginator(Paginator):
 def _page_number(params) -> int:
     raw = (params.get("page") or "1").strip()
     if not raw.isdigit() or int(raw) < 1:
-        raise FilterError("page", f"{raw!r} is not a page number")
+        raise ReportError(f"{raw!r} is not a page number", field="page")
     return int(raw)
 
 
@@ -245,10 +246,10 @@ def survey_comments(request, slug: str):
     """Comments next to their score, date and attributes; filterable, unhappy first."""
     survey = _survey(slug)
     try:
-        filters = parse_filters(request.GET)
+        filters = parse_query(request.GET, own=COMMENT_PARAMETERS)
         query = parse_comment_query(request.GET)
         number = _page_number(request.GET)
-    except FilterError as error:
+    except ReportError as error:
         return _bad_request(request, error, survey)
     counts = band_counts(survey, filters, query.search)
     fast = comment_rollups(survey, filters, query)
@@ -264,18 +265,7 @@ def survey_comments(request, slug: str):
         page = paginator.page(1)
     if fast is not None:
         page.object_list = comments_by_id(survey, [row.answer_id for row in page.object_list])
-    labels = score_labels(survey.primary_question())
-    rows = [
-        {
-            "text": comment_for_display(answer.text),
-            "score": answer.p_score,
-            "score_label": labels.get(answer.p_score, ""),
-            "band": band_of(answer.p_satisfied, answer.p_norm),
-            "submitted_at": answer.response.submitted_at,
-            "attributes": sorted((answer.response.attributes or {}).items()),
-        }
-        for answer in page.object_list
-    ]
+    rows = comment_rows(survey.primary_question(), page.object_list)
     extra = {"band": query.band, "q": query.search, "sort": query.sort}
     return render(
         request,
@@ -305,9 +295,9 @@ def export_responses(request, slug: str, fmt: str):
     one row each, as CSV (streamed) or XLSX (written row by row to a temporary file)."""
     survey = _survey(slug)
     try:
-        filters = parse_filters(request.GET)
+        filters = parse_query(request.GET, own=EXPORT_PARAMETERS)
         query = parse_comment_query(request.GET)
-    except FilterError as error:
+    except ReportError as error:
         return _bad_request(request, error, survey)
     rows = responses_in(survey, filters)
     if query.band or query.search:
@@ -322,24 +312,19 @@ def export_series(request, slug: str, fmt: str):
     """The trend of the dashboard's current view (csat_report's series) as CSV or XLSX."""
     survey = _survey(slug)
     try:
-        filters = parse_filters(request.GET)
-        report = service.csat_report(
-            survey,
-            start=filters.start,
-            end=filters.end,
-            interval=filters.interval,
-            touchpoint=filters.touchpoint or None,
-            attrs=filters.attrs or None,
-        )
-    except FilterError as error:
-        return _bad_request(request, error, survey)
+        filters = parse_query(request.GET, own=EXPORT_PARAMETERS)
+        report = service.csat_report(survey, **{**filters.report_arguments(), "group_by": None})
     except ReportError as error:
-        return _bad_request(request, FilterError(error.field or "range", str(error)), survey)
+        return _bad_request(request, error, survey)
     name = f"{survey.slug}-csat-{filters.interval}-{filters.start}-{filters.end}"
     return _table_response(export.series_table(report), name, fmt)
 
 
 def _table_response(table, name: str, fmt: str):
+    # The header comes first and runs the filters' first query: whatever the database refuses
+    # is an error before the 200 and the first byte, not a download that stops short.
+    table = iter(table)
+    table = itertools.chain([next(table)], table)
     if fmt == "csv":
         response = StreamingHttpResponse(
             export.csv_lines(table), content_type="text/csv; charset=utf-8"

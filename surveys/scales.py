@@ -289,3 +289,24 @@ def normalized_score(code: str, reversed: bool, score: int) -> float:
     scale = get_scale(code)
     position = (score - scale.low) / (scale.high - scale.low)
     return round(1.0 - position if reversed else position, 6)
+
+
+# The band of an answer, for the comments page and the distribution: happy is satisfied,
+# unhappy below the middle of the scale, neutral the rest. On 1-5 (4-5 satisfied): 1-2, 3, 4-5.
+UNHAPPY, NEUTRAL, HAPPY = "unhappy", "neutral", "happy"
+BANDS = (UNHAPPY, NEUTRAL, HAPPY)
+
+
+def band(code: str, reversed: bool, satisfied: list[int], score: int | None) -> str:
+    """The band of one score of a question with this scale, direction and satisfied set ("" for
+    no score)."""
+    if score is None:
+        return ""
+    if score in satisfied:
+        return HAPPY
+    return UNHAPPY if normalized_score(code, reversed, score) < 0.5 else NEUTRAL
+
+
+def bands(code: str, reversed: bool, satisfied: list[int]) -> dict[int, str]:
+    """Every point of the scale with its band."""
+    return {point: band(code, reversed, satisfied, point) for point in get_scale(code).points}

@@ -5,8 +5,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+
+from csat_platform.boundary import shows_rejected_fields
 
 from . import customers, responses, selectors
 from .answer_page import page_language, question_views
@@ -44,6 +47,7 @@ def _load(token: str):
 # The unguessable link token is the credential, and a cross-site page cannot know it, so a
 # CSRF cookie adds nothing here; it would also fail: with `Referrer-Policy: no-referrer` browsers
 # send `Origin: null` on the form post. The answer page sets no cookie at all.
+@shows_rejected_fields
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, token: str) -> HttpResponse:
@@ -90,7 +94,22 @@ def _answer(request: HttpRequest, token: str, invitation, language: str) -> Http
     errors: dict[str, str] = {}
     status = 200
     notice = ""
-    if request.method == "POST":
+    rejected = getattr(request, "rejected_fields", None)
+    if request.method == "POST" and rejected:
+        # The input boundary took out characters no database stores: show what is left, and
+        # store nothing until the customer sends it again.
+        values = {q.key: request.POST.get(q.key, "") for q in questions}
+        status = 400
+        for key in rejected:
+            message = _(
+                "This text had a character that cannot be saved; it was taken out. "
+                "Please check the text and send it again."
+            )
+            if key in values:
+                errors[key] = message
+            else:
+                notice = message
+    elif request.method == "POST":
         values = {q.key: request.POST.get(q.key, "") for q in questions}
         try:
             responses.record_response(

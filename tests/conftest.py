@@ -37,6 +37,21 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def require_postgres(reason: str) -> None:
+    """Skip on another database, except in CI (CSAT_REQUIRE_POSTGRES=1), where it fails."""
+    if on_postgres():
+        return
+    if os.environ.get("CSAT_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason}: this test must run on PostgreSQL (CSAT_REQUIRE_POSTGRES=1)")
+    pytest.skip(f"{reason} (set DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture
+def rollups_engine(db):
+    """The test reads or writes rollups: PostgreSQL only (elsewhere reports read raw rows)."""
+    require_postgres("the rollups are PostgreSQL's")
+
+
 @pytest.fixture
 def admin(db):
     return factories.admin_user()
@@ -157,3 +172,16 @@ def browser():
         instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The figures of the schemathesis run (tests/test_api_schema.py), when it ran."""
+    import sys
+
+    module = sys.modules.get("tests.test_api_schema")
+    if module is None or not module.CASES:
+        return
+    terminalreporter.write_line(
+        f"schemathesis: {len(module.CASES)} operations, {sum(module.CASES.values())} cases, "
+        f"{sum(module.FAILURES.values())} failures"
+    )

@@ -1,4 +1,3 @@
-import os
 import threading
 import urllib.error
 import urllib.parse
@@ -8,16 +7,13 @@ import pytest
 
 from surveys.models import Answer, Response
 
-from .conftest import on_postgres
+from .conftest import require_postgres
 from .factories import invite, make_survey
 
 
 @pytest.fixture
 def postgres_only(transactional_db):
-    if not on_postgres():
-        if os.environ.get("CSAT_REQUIRE_POSTGRES") == "1":
-            pytest.fail("this test must run on PostgreSQL in CI (CSAT_REQUIRE_POSTGRES=1)")
-        pytest.skip("concurrency is tested on PostgreSQL (set DATABASE_URL=postgres://...)")
+    require_postgres("concurrency is tested on PostgreSQL")
 
 
 def test_fifty_parallel_submissions_leave_exactly_one_response(postgres_only, live_server):

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from reports import export
-from reports.filters import parse_filters
+from reports.query import parse_query
 from reports.responses import responses_in
 from tests.dashboard_data import respond
 from tests.factories import make_survey
@@ -134,7 +134,7 @@ def test_the_csv_is_produced_row_by_row(shop):
     for i in range(7):
         respond(shop, 1 + i % 5, f"c{i}")
     rows = responses_in(
-        shop, parse_filters({"range": "custom", "start": "2026-03-01", "end": "2026-03-31"})
+        shop, parse_query({"range": "custom", "start": "2026-03-01", "end": "2026-03-31"})
     )
     lines = export.csv_lines(export.response_table(shop, rows))
     assert next(lines) == "\ufeff"
@@ -163,12 +163,12 @@ def test_a_large_export_keeps_memory_flat(shop, monkeypatch):
 
     def stream():
         lines = export.csv_lines(
-            export.response_table(shop, responses_in(shop, parse_filters(march)))
+            export.response_table(shop, responses_in(shop, parse_query(march)))
         )
         assert sum(1 for _ in lines) == 3002  # BOM, header, rows
 
     def hold():
-        rows = list(export.response_table(shop, responses_in(shop, parse_filters(march))))
+        rows = list(export.response_table(shop, responses_in(shop, parse_query(march))))
         assert len(rows) == 3001
 
     streamed, held = _peak(stream), _peak(hold)

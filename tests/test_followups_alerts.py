@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from django.core import mail
 from django.utils import timezone
 
 from followups import alerts
 from followups.models import CsatAlert, FollowUpSettings, Webhook, WebhookDelivery
+from reports import rollups
 from surveys.models import Answer, Response
 
 from .factories import make_survey, manager_user
@@ -44,20 +46,11 @@ def watched(db, eager_celery, django_capture_on_commit_callbacks):  # noqa: F811
     FollowUpSettings.objects.create(survey=survey, default_owner=owner, alert_min_answers=20)
 
     def check():
+        rollups.rebuild()  # the answers below are written straight to the tables
         with django_capture_on_commit_callbacks(execute=True):
             return alerts.check_all()
 
     return survey, check
-
-
-def test_two_proportion_z_test_matches_a_hand_computation():
-    # 60/100 against 80/100: pooled p = 0.7, SE = sqrt(0.7 * 0.3 * (1/100 + 1/100)) = 0.0648
-    z, p = alerts.two_proportion_z_test(60, 100, 80, 100)
-    assert z == pytest.approx(-3.086, abs=0.001)
-    assert p == pytest.approx(0.00203, abs=0.00002)
-    assert alerts.two_proportion_z_test(5, 10, 5, 10) == (0.0, 1.0)
-    assert alerts.two_proportion_z_test(0, 0, 5, 10) == (0.0, 1.0)
-    assert alerts.two_proportion_z_test(10, 10, 10, 10) == (0.0, 1.0)  # no variance
 
 
 def test_below_target_tells_the_owner_once_then_rearms_after_recovery(
@@ -156,6 +149,27 @@ def test_the_window_is_a_setting_per_survey(watched):
     assert check() == 0
     FollowUpSettings.objects.filter(survey=survey).update(alert_window_days=7)
     assert check() == 1
+
+
+def test_an_alert_quotes_the_figures_of_the_report_api_for_its_range(watched, manager_client):
+    """The window is the dashboard's `range=7d`: the last seven local days, today included, not
+    the last 7 x 24 hours (which would also count the evening eight days ago)."""
+    survey, check = watched
+    with time_machine.travel(datetime(2026, 3, 10, 9, 0, tzinfo=UTC), tick=False):
+        add_answers(survey, satisfied=0, total=30, days_ago=6.5)  # 3 March, 21:00
+        add_answers(survey, satisfied=20, total=40, days_ago=1)  # 9 March
+        add_answers(survey, satisfied=9, total=10, days_ago=0.1)  # today
+        assert check() == 1
+        api = manager_client.get(
+            "/api/v1/reports/csat/", {"survey": survey.slug, "range": "7d"}
+        ).json()
+    details = CsatAlert.objects.get(survey=survey, kind="below_target").details
+    assert (details["csat"], details["n"]) == (api["csat"], api["n"]) == (58.0, 50)
+    assert (details["start"], details["end"]) == (api["start"], api["end"])
+    previous = api["previous"]
+    assert (details["previous_csat"], details["previous_n"]) == (previous["csat"], previous["n"])
+    assert (details["z"], details["p_value"]) == (previous["z"], previous["p_value"])
+    assert "CSAT over the last 7 days is 58.0 % (n = 50)" in mail.outbox[0].body
 
 
 def test_beat_runs_the_alert_check():

@@ -14,6 +14,7 @@ from privacy import services as privacy_services
 from reports import imports, rollups
 from reports.service import csat_report
 from surveys.models import Answer, Contact, Response
+from tests.conftest import on_postgres
 from tests.factories import make_survey, rating_question
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -168,7 +169,8 @@ def test_report_figures_include_the_imported_answers(tmp_path):
         lines.append(f"2024-03-{1 + i % 20:02d},{score},,,,,{region}")
     path = write(tmp_path, "\n".join(lines) + "\n")
     out = run(path, "--survey", "shop")
-    assert "Reports up to date for 2024-03-01 – 2024-03-20: 20 days recomputed" in out
+    how = "20 days recomputed" if on_postgres() else "no rollups on this database"
+    assert f"Reports up to date for 2024-03-01 – 2024-03-20: {how}" in out
     report = csat_report(survey, **MARCH, group_by="region")
     raw = csat_report(survey, **MARCH, group_by="region", source="raw")
     assert (report["n"], report["satisfied"], report["csat"]) == (40, 25, 62.5)
@@ -195,7 +197,7 @@ def marked(monkeypatch) -> set:
     return days
 
 
-def test_a_large_import_rebuilds_the_rollups_from_its_first_day(tmp_path, marked):
+def test_a_large_import_rebuilds_the_rollups_from_its_first_day(tmp_path, marked, rollups_engine):
     survey = make_survey(slug="shop")
     today = timezone.localdate()
     days = [today - timedelta(days=i) for i in range(1, imports.RECOMPUTE_DAYS_LIMIT + 10)]
@@ -211,7 +213,7 @@ def test_a_large_import_rebuilds_the_rollups_from_its_first_day(tmp_path, marked
     assert marked == set(days)
 
 
-def test_a_few_days_spread_over_years_are_recomputed_one_by_one(tmp_path):
+def test_a_few_days_spread_over_years_are_recomputed_one_by_one(tmp_path, rollups_engine):
     survey = make_survey(slug="shop")
     text = "submitted_at,score\n" + "".join(f"{1980 + y}-06-01,5\n" for y in range(46))
     out = run(write(tmp_path, text), "--survey", "shop")

@@ -504,7 +504,7 @@ def test_token_is_not_derivable_after_erasure(world):
     assert tokens.hash_token(world["token"]) != invitation.token_hash
 
 
-def test_erasure_reaches_the_report_rollups_and_keeps_their_figures(world):
+def test_erasure_reaches_the_report_rollups_and_keeps_their_figures(world, rollups_engine):
     from reports import rollups, service
     from reports.models import AnswerCube, AnswerPairCube, InvitationCube
 

@@ -7,8 +7,9 @@ import time_machine
 from rest_framework.test import APIClient
 
 from reports import rollups
+from tests.conftest import on_postgres
 from tests.factories import UserFactory, make_survey, rating_question
-from tests.report_data import add_response
+from tests.report_data import add_response, nps_survey
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/reports/csat/"
@@ -16,15 +17,7 @@ URL = "/api/v1/reports/csat/"
 
 @pytest.fixture
 def shop(db):
-    survey = make_survey(
-        slug="shop",
-        csat_target=75,
-        questions=[
-            rating_question(key="satisfaction", primary=True),
-            {"key": "recommend", "kind": "nps", "scale": "0-10", "text": "Recommend us?"},
-            {"key": "comment", "kind": "comment", "text": "Anything else?"},
-        ],
-    )
+    survey = nps_survey()
     # March: 8 of 10 satisfied; February: 5 of 10
     for i in range(10):
         channel = "web" if i % 2 else "phone"
@@ -48,7 +41,7 @@ def test_manager_reads_the_report(manager_client, shop):
     response = get(manager_client, interval="week", group_by="channel")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["source"] == "rollups"
+    assert body["source"] == ("rollups" if on_postgres() else "raw")
     assert (body["csat"], body["n"], body["satisfied"]) == (80.0, 10, 8)
     assert body["question"]["key"] == "satisfaction"
     assert body["mean"] == pytest.approx(4.2)
@@ -96,8 +89,8 @@ def test_writes_are_refused(manager_client, shop):
         ({"survey": "nope"}, 404, "survey"),
         ({"start": "2026-13-01"}, 400, "start"),
         ({"end": "yesterday"}, 400, "end"),
-        ({"start": "2026-04-01"}, 400, "start"),  # after end
-        ({"start": "2010-01-01"}, 400, "end"),  # more than ten years
+        ({"start": "2026-04-01"}, 400, "end"),  # after end
+        ({"start": "2010-01-01"}, 400, "start"),  # more than ten years
         ({"interval": "hour"}, 400, "interval"),
         ({"start": "2020-01-01", "interval": "day"}, 400, "interval"),  # too many days
         ({"question": "nope"}, 400, "question"),
@@ -124,7 +117,7 @@ def test_every_filter_and_breakdown(manager_client, shop):
     assert get(manager_client, **{"attr.agent": "ann"}).json()["n"] == 5
     assert get(manager_client, **{"attr.agent": "bob"}).json()["csat"] == 60.0
     both = get(manager_client, **{"attr.agent": "bob", "attr.channel": "web"}).json()
-    assert (both["n"], both["source"]) == (3, "rollups")
+    assert (both["n"], both["source"]) == (3, "rollups" if on_postgres() else "raw")
     three = get(manager_client, **{"attr.agent": "bob", "attr.channel": "web", "language": "en"})
     assert (three.json()["n"], three.json()["source"]) == (3, "raw")
     assert get(manager_client, language="de").json()["n"] == 3

@@ -90,3 +90,22 @@ def test_coverage_is_a_share_of_the_customers_with_a_touchpoint_or_nothing(surve
         survey, start=date(2026, 3, 1), end=date(2026, 3, 31), source=source
     )
     assert (report["respondents"], report["customers"], report["coverage"]) == (3, 2, None)
+
+
+def test_without_rollups_reports_read_the_raw_rows_and_their_upkeep_does_nothing(survey, client):
+    """The SQLite demo: no rollup is written or marked; every report reads the raw rows."""
+    from django.core.management import call_command
+
+    from reports import rollups
+    from reports.models import AnswerCube, DirtyDay
+    from tests.conftest import on_postgres
+
+    if on_postgres():
+        pytest.skip("PostgreSQL keeps rollups (tests/test_report_rollups.py)")
+    add_response(survey, {"satisfaction": 5}, at="2026-03-10T12:00")
+    rollups.mark_dirty(survey.pk, [date(2026, 3, 10)])
+    assert (rollups.refresh(), rollups.rebuild()) == (0, 0)
+    call_command("rebuild_rollups")
+    assert not DirtyDay.objects.exists() and not AnswerCube.objects.exists()
+    report = service.csat_report(survey, start=date(2026, 3, 1), end=date(2026, 3, 31))
+    assert (report["source"], report["n"], report["csat"]) == ("raw", 1, 100.0)

@@ -18,7 +18,10 @@ def run_manage(*args, env_overrides):
         "DJANGO_ALLOW_ASYNC_UNSAFE",
     )
     env = {k: v for k, v in os.environ.items() if k not in ours}
-    env.update({"DJANGO_SETTINGS_MODULE": "csat_platform.settings", **env_overrides})
+    # ENV_FILE="": the checkout's .env (make writes a local SECRET_KEY there) must not count.
+    env.update(
+        {"DJANGO_SETTINGS_MODULE": "csat_platform.settings", "ENV_FILE": "", **env_overrides}
+    )
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

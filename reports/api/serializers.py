@@ -40,6 +40,7 @@ class PreviousSerializer(ProportionSerializer):
     end = serializers.DateField()
     mean = serializers.FloatField(allow_null=True)
     change = serializers.FloatField(allow_null=True, help_text="CSAT change in points.")
+    z = serializers.FloatField(allow_null=True, help_text="The test's z (negative: a drop).")
     p_value = serializers.FloatField(allow_null=True)
     significant = serializers.BooleanField(help_text="Two-proportion z-test at 5 %.")
 

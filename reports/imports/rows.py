@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from csat_platform.boundary import problem_in_row
 from surveys import attributes as attribute_rules
 from surveys.languages import match_language
 from surveys.models import Question
@@ -94,6 +95,10 @@ def parse_row(spec: ImportSpec, line: int, values: list[str], *, now: datetime) 
             f"has {len(values)} fields, the header has {len(spec.columns)} "
             "(a comment with the separator in it must be quoted)"
         )
+
+    problem = problem_in_row(spec.columns, values)
+    if problem is not None:
+        return f"{problem.field}: {problem.message}"
 
     def value(name: str) -> str:
         index = spec.index(name)

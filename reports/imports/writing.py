@@ -291,6 +291,8 @@ def update_rollups(survey: Survey, days: set[date], *, progress=None) -> str:
     """
     if not days:
         return "nothing to update"
+    if not rollups.enabled():
+        return "no rollups on this database (its reports read the raw rows)"
     first = min(days)
     latest = Response.objects.filter(survey_id=survey.pk).aggregate(m=Max("submitted_at"))["m"]
     last = max(max(days), periods.local_day(latest)) if latest else max(days)

@@ -1,8 +1,7 @@
-"""What every rollup module shares: the database, locks, scopes, month chunks, dimensions."""
+"""What every rollup module shares: the engine, locks, month chunks, overflowing dimensions."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -12,7 +11,7 @@ from django.db import connection
 
 from .. import periods
 from ..models import DirtyMonth, Grain, RollupOverflow
-from ..selectors import KEY_LENGTH, LANGUAGE, TOUCHPOINT, VALUE_LENGTH, attr_dimension
+from ..vocabulary import ATTR_PREFIX, KEY_LENGTH, LANGUAGE, TOUCHPOINT, VALUE_LENGTH
 
 WATERMARK_MARGIN = 200  # ids re-read every run: a transaction may commit after a higher id
 MAX_DIMENSIONS = 16  # per survey day: the total, 16 dimensions and their 120 pairs per row
@@ -20,57 +19,30 @@ ANSWER = RollupOverflow.Kind.ANSWERS
 INVITATION = RollupOverflow.Kind.INVITATIONS
 
 
-def respondents_scope(survey_id: int) -> str:
-    return f"respondents:{survey_id}"
-
-
-def customers_scope(touchpoint_type: str) -> str:
-    return f"customers:{touchpoint_type}"[:60]
-
-
-def on_postgres() -> bool:
+def enabled() -> bool:
+    """Whether this database keeps rollups: PostgreSQL does; on any other (the SQLite demo) the
+    reports read the raw rows, and marking, refreshing and rebuilding do nothing."""
     return connection.vendor == "postgresql"
 
 
 def lock(key: str) -> None:
-    """Serialize recomputes of one survey or scope (PostgreSQL; SQLite serializes writers)."""
-    if on_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(4242, hashtext(%s))", [key])
+    """Serialize recomputes of one survey or scope."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(4242, hashtext(%s))", [key])
 
 
-# --- dimensions ------------------------------------------------------------------------------
-
-
-def attribute_text(value) -> str | None:
-    """An attribute value as rollup text; None for null, lists and objects (not counted)."""
-    if isinstance(value, str):
-        return value[:VALUE_LENGTH]
-    if isinstance(value, bool | int | float):
-        return json.dumps(value)
-    return None
-
-
-def dimensions_of(touchpoint_type: str, locale: str, attributes) -> list[tuple[str, str]]:
-    """The (dimension, value) pairs a response or invitation is counted under, sorted."""
-    dims = [(TOUCHPOINT, touchpoint_type[:VALUE_LENGTH]), (LANGUAGE, locale[:VALUE_LENGTH])]
-    if isinstance(attributes, dict):
-        for name, raw in attributes.items():
-            text = attribute_text(raw)
-            if text is not None and len(name) <= KEY_LENGTH:
-                dims.append((attr_dimension(name), text))
-    return sorted(dims)
-
-
-# PostgreSQL: the same dimensions as dimensions_of, for a row aliased `src`.
-DIMENSIONS_SQL = """
-    SELECT 'touchpoint' AS dimension, left({touchpoint}, 200) AS value
-    UNION ALL SELECT 'language', left(src.locale, 200)
-    UNION ALL SELECT 'attr:' || e.key, left(e.value #>> '{{}}', 200)
-      FROM jsonb_each(CASE WHEN jsonb_typeof(src.attributes) = 'object'
-                           THEN src.attributes ELSE '{{}}'::jsonb END) e
-      WHERE jsonb_typeof(e.value) IN ('string', 'number', 'boolean') AND length(e.key) <= 100
-"""
+def dimensions_sql(touchpoint: str) -> str:
+    """A SELECT of (dimension, value) rows for a row aliased `src`, as
+    reports.vocabulary.dimensions_of gives them; `touchpoint` is the SQL of its touchpoint."""
+    return f"""
+        SELECT '{TOUCHPOINT}' AS dimension, left({touchpoint}, {VALUE_LENGTH}) AS value
+        UNION ALL SELECT '{LANGUAGE}', left(src.locale, {VALUE_LENGTH})
+        UNION ALL SELECT '{ATTR_PREFIX}' || e.key, left(e.value #>> '{{}}', {VALUE_LENGTH})
+          FROM jsonb_each(CASE WHEN jsonb_typeof(src.attributes) = 'object'
+                               THEN src.attributes ELSE '{{}}'::jsonb END) e
+          WHERE jsonb_typeof(e.value) IN ('string', 'number', 'boolean')
+            AND length(e.key) <= {KEY_LENGTH}
+    """
 
 
 def max_values() -> int:
@@ -101,15 +73,6 @@ def overflow_of(distinct: dict[tuple[date, str], int]) -> set[tuple[date, str]]:
             else:
                 kept += 1
     return out
-
-
-def profile_python(rows: Iterable[tuple[date, list[tuple[str, str]]]]) -> set[tuple[date, str]]:
-    """What overflows among rows given as (day, their dimensions)."""
-    seen: dict[tuple[date, str], set[str]] = defaultdict(set)
-    for day, dims in rows:
-        for dim, value in dims:
-            seen[(day, dim)].add(value)
-    return overflow_of({key: len(values) for key, values in seen.items()})
 
 
 def month_chunks(first: date, last: date) -> list[tuple[date, date]]:

@@ -20,7 +20,7 @@ from surveys.models import Response, TouchpointEvent
 
 from .. import periods
 from ..models import TOTAL_MONTH, ContactDay, CoverageGrid, CoverageRollup
-from .common import lock, on_postgres
+from .common import lock
 
 
 def _scope_rows(scope: str):
@@ -167,30 +167,15 @@ def rebuild_scope(scope: str) -> None:
             .distinct()
             .order_by()
         )
-        if on_postgres():
-            sql, params = pairs.query.sql_with_params()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"""
-                    INSERT INTO reports_contactday (scope, contact_id, day, previous_day)
-                    SELECT %s, p.contact_id, p.day,
-                           lag(p.day) OVER (PARTITION BY p.contact_id ORDER BY p.day)
-                    FROM ({sql}) p (contact_id, day)
-                    """,
-                    [scope, *params],
-                )
-        else:
-            previous: dict[int, date] = {}
-            batch = []
-            for contact_id, day in sorted(pairs):
-                batch.append(
-                    ContactDay(
-                        scope=scope,
-                        contact_id=contact_id,
-                        day=day,
-                        previous_day=previous.get(contact_id),
-                    )
-                )
-                previous[contact_id] = day
-            ContactDay.objects.bulk_create(batch, batch_size=2000)
+        sql, params = pairs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO reports_contactday (scope, contact_id, day, previous_day)
+                SELECT %s, p.contact_id, p.day,
+                       lag(p.day) OVER (PARTITION BY p.contact_id ORDER BY p.day)
+                FROM ({sql}) p (contact_id, day)
+                """,
+                [scope, *params],
+            )
         _recount_coverage(scope, None)

@@ -1,39 +1,26 @@
 """Day rows of the answer and invitation cubes: recompute a survey's days from the raw rows.
 
-PostgreSQL reads the rows of a day range once and counts the total, every dimension and every
-pair of dimensions with GROUPING SETS; other databases (the SQLite demo) apply the same rules
-in Python. Dimensions that overflow a day are recorded and left out (reports read them raw).
+The rows of a day range are read once and the total, every dimension and every pair of
+dimensions counted with GROUPING SETS. Dimensions that overflow a day are recorded and left out
+(reports read them raw).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from itertools import combinations
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 
-from surveys import scales
-from surveys.models import Answer, Invitation, Question, Response, Survey
+from surveys.models import Question, Survey
 
 from .. import periods
-from ..models import SCORE_SLOTS, AnswerCube, AnswerPairCube, Grain, InvitationCube, RollupOverflow
-from ..selectors import ATTR_PREFIX, LANGUAGE, TOTAL, TOUCHPOINT, VALUE_LENGTH
+from ..models import AnswerCube, AnswerPairCube, Grain, InvitationCube, RollupOverflow
+from ..vocabulary import ATTR_PREFIX, LANGUAGE, SCORE_SLOTS, TOUCHPOINT, VALUE_LENGTH
 from . import common
 from .comments import recompute_comments
-from .common import (
-    ANSWER,
-    DIMENSIONS_SQL,
-    INVITATION,
-    dimensions_of,
-    lock,
-    mark_months,
-    on_postgres,
-)
-
-COUNTS = [f"n{score}" for score in range(SCORE_SLOTS)]
+from .common import ANSWER, INVITATION, dimensions_sql, lock, mark_months
 
 
 def rows_of(model, survey_id: int):
@@ -60,10 +47,7 @@ def recompute_answers(survey: Survey, first: date, last: date) -> None:
     with transaction.atomic():
         lock(f"survey:{survey.pk}")
         _clear_days((AnswerCube, AnswerPairCube), survey.pk, ANSWER, first, last)
-        if on_postgres():
-            _answers_sql(survey.pk, lo, hi)
-        else:
-            _answers_python(survey.pk, lo, hi)
+        _answers_sql(survey.pk, lo, hi)
         recompute_comments(survey, first, last)
         mark_months(survey.pk, first, last)
 
@@ -74,16 +58,13 @@ def recompute_invitations(survey: Survey, first: date, last: date) -> None:
     with transaction.atomic():
         lock(f"survey:{survey.pk}")
         _clear_days((InvitationCube,), survey.pk, INVITATION, first, last)
-        if on_postgres():
-            _invitations_sql(survey, lo, hi)
-        else:
-            _invitations_python(survey, lo, hi)
+        _invitations_sql(survey, lo, hi)
         mark_months(survey.pk, first, last)
 
 
-# --- PostgreSQL: one pass with GROUPING SETS ---------------------------------------------------
-# The rows of a day range are read once; GROUPING SETS counts the total, every dimension and
-# every pair of dimensions in that one pass (one column per dimension name of the range).
+# --- one pass with GROUPING SETS ---------------------------------------------------------------
+# One column per dimension name of the range; GROUPING SETS counts the total, every column and
+# every pair of columns.
 
 _DAY_SQL = "(src.{column} AT TIME ZONE %(tz)s)::date"
 _SCALAR = "('string', 'number', 'boolean')"
@@ -97,7 +78,7 @@ def _profile_sql(table: str, column: str, touchpoint: str, where: str, params: d
             f"""
             SELECT {day}, d.dimension, count(DISTINCT d.value)
             FROM {table} src
-            CROSS JOIN LATERAL ({DIMENSIONS_SQL.format(touchpoint=touchpoint)}) d
+            CROSS JOIN LATERAL ({dimensions_sql(touchpoint)}) d
             WHERE {where}
             GROUP BY 1, 2
             """,
@@ -336,142 +317,4 @@ def _invitations_sql(survey: Survey, lo, hi) -> None:
         where=where,
         params=params,
         build=build,
-    )
-
-
-def _combinations(dims: list[tuple[str, str]]):
-    """The cube keys (dimension, value, dimension2, value2) a row with `dims` is counted under."""
-    yield TOTAL, "", TOTAL, ""
-    for dim, value in dims:
-        yield dim, value, TOTAL, ""
-    for (dim1, value1), (dim2, value2) in combinations(dims, 2):
-        yield dim1, value1, dim2, value2
-
-
-def _answers_python(survey_id: int, lo, hi) -> None:
-    responses = Response.objects.filter(
-        survey_id=survey_id, is_test=False, submitted_at__gte=lo, submitted_at__lt=hi
-    )
-    overflow = common.profile_python(
-        (periods.local_day(at), dimensions_of(touchpoint, locale, attributes))
-        for at, touchpoint, locale, attributes in responses.values_list(
-            "submitted_at", "touchpoint_type", "locale", "attributes"
-        ).iterator()
-    )
-    common.store_overflow(survey_id, ANSWER, overflow)
-    cells: dict[tuple, list[int]] = defaultdict(lambda: [0] * (SCORE_SLOTS + 1))
-    rows = Answer.objects.filter(response__in=responses, score__isnull=False).values_list(
-        "question_id",
-        "score",
-        "satisfied",
-        "response__submitted_at",
-        "response__touchpoint_type",
-        "response__locale",
-        "response__attributes",
-    )
-    for question_id, score, satisfied, at, touchpoint, locale, attributes in rows.iterator():
-        day = periods.local_day(at)
-        dims = [
-            d for d in dimensions_of(touchpoint, locale, attributes) if (day, d[0]) not in overflow
-        ]
-        for key in _combinations(dims):
-            cell = cells[(question_id, day, *key)]
-            cell[score] += 1
-            cell[SCORE_SLOTS] += bool(satisfied)
-    AnswerCube.objects.bulk_create(
-        (
-            AnswerCube(
-                survey_id=survey_id,
-                question_id=question_id,
-                grain=Grain.DAY,
-                period=day,
-                dimension=dim1,
-                value=value1,
-                satisfied=cell[SCORE_SLOTS],
-                **dict(zip(COUNTS, cell, strict=False)),
-            )
-            for (question_id, day, dim1, value1, dim2, _v2), cell in cells.items()
-            if not dim2
-        ),
-        batch_size=2000,
-    )
-    AnswerPairCube.objects.bulk_create(
-        (
-            AnswerPairCube(
-                survey_id=survey_id,
-                question_id=question_id,
-                grain=Grain.DAY,
-                period=day,
-                dimension=dim1,
-                value=value1,
-                dimension2=dim2,
-                value2=value2,
-                satisfied=cell[SCORE_SLOTS],
-                **dict(zip(COUNTS, cell, strict=False)),
-            )
-            for (question_id, day, dim1, value1, dim2, value2), cell in cells.items()
-            if dim2
-        ),
-        batch_size=2000,
-    )
-
-
-def _invitations_python(survey: Survey, lo, hi) -> None:
-    invitations = list(
-        Invitation.objects.filter(
-            survey_id=survey.pk, is_test=False, sent_at__gte=lo, sent_at__lt=hi
-        )
-        .annotate(
-            commented=Exists(
-                Answer.objects.filter(
-                    response__invitation=OuterRef("pk"), question__kind=scales.COMMENT
-                ).exclude(text="")
-            )
-        )
-        .values_list(
-            "sent_at",
-            "bounced_at",
-            "clicked_at",
-            "answered_at",
-            "commented",
-            "locale",
-            "attributes",
-        )
-    )
-    dims_of = [
-        (periods.local_day(row[0]), dimensions_of(survey.touchpoint, row[5], row[6]))
-        for row in invitations
-    ]
-    overflow = common.profile_python(dims_of)
-    common.store_overflow(survey.pk, INVITATION, overflow)
-    cells: dict[tuple, list[int]] = defaultdict(lambda: [0] * 5)
-    for (_sent, bounced, clicked, answered, commented, *_), (day, dims) in zip(
-        invitations, dims_of, strict=True
-    ):
-        kept = [d for d in dims if (day, d[0]) not in overflow]
-        answered = answered is not None
-        flags = (1, bounced is not None, clicked is not None, answered, answered and commented)
-        for key in _combinations(kept):
-            cell = cells[(day, *key)]
-            for i, flag in enumerate(flags):
-                cell[i] += bool(flag)
-    InvitationCube.objects.bulk_create(
-        (
-            InvitationCube(
-                survey_id=survey.pk,
-                grain=Grain.DAY,
-                period=day,
-                dimension=dim1,
-                value=value1,
-                dimension2=dim2,
-                value2=value2,
-                sent=cell[0],
-                bounced=cell[1],
-                clicked=cell[2],
-                answered=cell[3],
-                commented=cell[4],
-            )
-            for (day, dim1, value1, dim2, value2), cell in cells.items()
-        ),
-        batch_size=2000,
     )

@@ -18,8 +18,9 @@ from ..models import (
     InvitationCube,
     RollupOverflow,
 )
+from ..vocabulary import COUNTS
 from .common import ANSWER, INVITATION, lock
-from .cubes import COUNTS, rows_of
+from .cubes import rows_of
 
 _MONTH_SQL = """
     INSERT INTO {table} ({keys}, grain, period, {counters})

@@ -1,4 +1,5 @@
-"""What runs: rebuild from scratch, mark days stale, and beat's refresh."""
+"""What runs: rebuild from scratch, mark days stale, and beat's refresh. Each does nothing on a
+database without rollups (common.enabled): there the reports read the raw rows."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from ..models import (
     RollupOverflow,
     RollupWatermark,
 )
-from .common import WATERMARK_MARGIN, customers_scope, month_chunks, on_postgres, respondents_scope
+from ..vocabulary import customers_scope, respondents_scope
+from .common import WATERMARK_MARGIN, enabled, month_chunks
 from .coverage import rebuild_scope, recompute_contact_day
 from .cubes import recompute_answers, recompute_invitations, rows_of
 from .months import current_month, recompute_month
@@ -63,6 +65,8 @@ def rebuild(*, survey: Survey | None = None, since: date | None = None, progress
 
     `progress(total)` may return a tqdm-like object (update(n), close()).
     """
+    if not enabled():
+        return 0
     surveys = [survey] if survey else list(Survey.objects.all())
     plan: list[tuple[Survey, date, date]] = []
     for s in surveys:
@@ -93,10 +97,9 @@ def rebuild(*, survey: Survey | None = None, since: date | None = None, progress
     bar = progress(len(plan) + len(scopes)) if progress else None
     days = 0
     closed_before = current_month()
-    if on_postgres():
-        # Derived rows: after a crash the rebuild runs again; no need to wait for each flush.
-        with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO off")
+    # Derived rows: after a crash the rebuild runs again; no need to wait for each flush.
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
     for s, lo, hi in plan:
         recompute_answers(s, lo, hi)
         recompute_invitations(s, lo, hi)
@@ -112,9 +115,8 @@ def rebuild(*, survey: Survey | None = None, since: date | None = None, progress
             bar.update(1)
     if bar:
         bar.close()
-    if on_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
+    with connection.cursor() as cursor:
+        cursor.execute("RESET synchronous_commit")
     if not survey and not since:
         DirtyDay.objects.all().delete()
         # scopes whose raw rows are all gone (their surveys or touchpoint types)
@@ -125,12 +127,16 @@ def rebuild(*, survey: Survey | None = None, since: date | None = None, progress
 
 def mark_dirty(survey_id: int, days: Iterable[date]) -> None:
     """Note survey days whose rollups are stale: one INSERT ... ON CONFLICT DO NOTHING."""
+    if not enabled():
+        return
     DirtyDay.objects.bulk_create(
         [DirtyDay(survey_id=survey_id, day=d) for d in set(days)], ignore_conflicts=True
     )
 
 
 def recompute_day(survey: Survey, day: date) -> None:
+    if not enabled():
+        return
     recompute_answers(survey, day, day)
     recompute_invitations(survey, day, day)
     recompute_contact_day(respondents_scope(survey.pk), day)
@@ -143,6 +149,8 @@ def refresh(*, limit: int = 500, month_limit: int = 12) -> int:
     sends of every published survey, the days of touchpoint events newer than the watermark,
     then the closed months whose days changed.
     """
+    if not enabled():
+        return 0
     done = 0
     with transaction.atomic():
         dirty = list(

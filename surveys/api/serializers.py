@@ -3,7 +3,10 @@ means the survey's first language. Validation names the field; services do the w
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -91,6 +94,13 @@ class LabelsField(serializers.Field):
         return value or {}
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "21:00"}
+)
+class HourMinuteField(serializers.TimeField):
+    """A time of day; read as HH:MM (HH:MM:SS is accepted), shown as HH:MM."""
+
+
 class QuestionSerializer(serializers.Serializer):
     key = serializers.SlugField(max_length=50)
     kind = serializers.ChoiceField(choices=scales.KINDS)
@@ -103,6 +113,9 @@ class QuestionSerializer(serializers.Serializer):
     required = serializers.BooleanField(required=False, default=False)
     max_length = serializers.IntegerField(
         required=False, min_value=1, max_value=10000, allow_null=True
+    )
+    frozen = serializers.BooleanField(
+        read_only=True, help_text="The scale can no longer change: the survey was published."
     )
 
     def validate(self, attrs):
@@ -159,7 +172,14 @@ class SurveySerializer(serializers.Serializer):
     email_subject = LocalizedTextField(max_length=200)
     email_body = LocalizedTextField()
     csat_target = serializers.DecimalField(
-        max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, allow_null=True
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+        required=False,
+        allow_null=True,
+        coerce_to_string=False,
+        help_text="The CSAT % goal, e.g. 80.",
     )
     send_delay_minutes = serializers.IntegerField(
         required=False, min_value=0, max_value=60 * 24 * 90
@@ -174,11 +194,15 @@ class SurveySerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField(max_length=200), min_length=1),
         required=False,
     )
-    quiet_hours_start = serializers.TimeField(
+    quiet_hours_start = HourMinuteField(
         required=False, allow_null=True, help_text="HH:MM in the customer's time zone"
     )
-    quiet_hours_end = serializers.TimeField(required=False, allow_null=True)
+    quiet_hours_end = HourMinuteField(required=False, allow_null=True)
     questions = QuestionSerializer(many=True, required=False)
+    published_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    url = serializers.URLField(read_only=True, help_text="This survey in the API.")
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -259,6 +283,25 @@ class SurveySerializer(serializers.Serializer):
         return out
 
 
+class PublishedSurveySerializer(SurveySerializer):
+    """The answer to publishing: the survey, and texts missing in one of its languages."""
+
+    warnings = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        read_only=True,
+        help_text='[{"language": "de", "field": "intro", "message": "..."}]',
+    )
+
+
+class SurveyTemplateSerializer(serializers.Serializer):
+    """A ready-made survey definition to start from."""
+
+    id = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    survey = serializers.DictField(help_text="A survey definition without name and slug.")
+
+
 def _hhmm(value) -> str | None:
     return value.strftime("%H:%M") if value is not None else None
 
@@ -267,7 +310,7 @@ class InvitationRequestSerializer(serializers.Serializer):
     """Who (an email and/or the customer's external id, matched as touchpoints match them), and
     optionally when: `send_at` replaces the survey's send delay, never its quiet hours."""
 
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
     external_id = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )
@@ -276,7 +319,14 @@ class InvitationRequestSerializer(serializers.Serializer):
     attributes = serializers.DictField(
         required=False, default=dict, help_text='{"channel": "web", ...}, as on touchpoints'
     )
-    send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    send_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="At most a year ahead."
+    )
+
+    def validate_send_at(self, value):
+        if value is not None and value > timezone.now() + timedelta(days=366):
+            raise serializers.ValidationError("Give a time at most a year ahead.")
+        return value
 
 
 class InvitationSerializer(serializers.Serializer):

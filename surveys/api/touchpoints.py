@@ -1,12 +1,12 @@
 """POST /api/v1/touchpoints/: one event or a list of up to 1,000, idempotent per (type, id)."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from csat_platform.boundary import JSONParser
 from surveys.touchpoints import MAX_BATCH, record_touchpoints
 
 
@@ -28,21 +28,58 @@ class TouchpointSchema(serializers.Serializer):
     attributes = serializers.DictField(required=False, help_text='{"channel": "web", ...}')
 
 
-class TouchpointResultSchema(serializers.Serializer):
+class DecisionSchema(serializers.Serializer):
+    survey = serializers.SlugField()
+    decision = serializers.ChoiceField(choices=["invited", "skipped"])
+    invitation = serializers.IntegerField(required=False, help_text="When invited.")
+    due_at = serializers.DateTimeField(required=False, help_text="When invited.")
+    reason = serializers.CharField(required=False, help_text="When skipped.")
+
+
+class ErrorsField(serializers.DictField):
+    child = serializers.ListField(child=serializers.CharField())
+
+
+class EventResultSchema(serializers.Serializer):
+    """One event stored (created) or found stored (duplicate), and what each survey decided."""
+
+    status = serializers.ChoiceField(choices=["created", "duplicate"])
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    external_id = serializers.CharField()
+    surveys = DecisionSchema(many=True)
+
+
+class EventRejectedSchema(serializers.Serializer):
+    """One event refused, with the errors per field ("customer.email": [...])."""
+
+    status = serializers.ChoiceField(choices=["rejected"])
+    errors = ErrorsField()
+
+
+class BatchItemSchema(serializers.Serializer):
+    """A list's item: its index, and a result as for one event (errors when rejected)."""
+
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
     id = serializers.IntegerField(required=False)
     type = serializers.CharField(required=False)
     external_id = serializers.CharField(required=False)
-    surveys = serializers.ListField(child=serializers.DictField(), required=False)
-    errors = serializers.DictField(required=False)
+    surveys = DecisionSchema(many=True, required=False)
+    errors = ErrorsField(required=False)
 
 
 class BatchResultSchema(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     rejected = serializers.IntegerField()
-    results = TouchpointResultSchema(many=True)
+    results = BatchItemSchema(many=True)
+
+
+def _one_of(name: str, *serializers_) -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(
+        component_name=name, serializers=list(serializers_), resource_type_field_name=None
+    )
 
 
 class TouchpointView(APIView):
@@ -52,10 +89,10 @@ class TouchpointView(APIView):
         operation_id="touchpoints_create",
         request=TouchpointSchema,
         responses={
-            201: TouchpointResultSchema,
-            200: BatchResultSchema,
+            201: EventResultSchema,
+            200: _one_of("EventOrBatchResult", EventResultSchema, BatchResultSchema),
             207: BatchResultSchema,
-            400: BatchResultSchema,
+            400: _one_of("EventRejectedOrBatchResult", EventRejectedSchema, BatchResultSchema),
         },
         description=(
             "One event object (201 created, 200 duplicate, 400 invalid) or a list of at most "

@@ -11,7 +11,13 @@ from surveys.models import Survey
 from surveys.survey_templates import TEMPLATES
 from surveys.translations import missing_translations
 
-from .serializers import InvitationRequestSerializer, InvitationSerializer, SurveySerializer
+from .serializers import (
+    InvitationRequestSerializer,
+    InvitationSerializer,
+    PublishedSurveySerializer,
+    SurveySerializer,
+    SurveyTemplateSerializer,
+)
 
 
 def _user(request):
@@ -20,17 +26,19 @@ def _user(request):
 
 class SurveyListView(GenericAPIView):
     serializer_class = SurveySerializer
+    error_statuses = {"post": (409,)}
 
     def get_queryset(self):
         return selectors.surveys_with_questions()
 
-    @extend_schema(operation_id="surveys_list")
+    @extend_schema(operation_id="surveys_list", responses=SurveySerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(
             SurveySerializer(page, many=True, context={"request": request}).data
         )
 
+    @extend_schema(responses={201: SurveySerializer})
     def post(self, request):
         serializer = SurveySerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -41,6 +49,7 @@ class SurveyListView(GenericAPIView):
 
 class SurveyDetailView(GenericAPIView):
     serializer_class = SurveySerializer
+    error_statuses = {"patch": (409,)}
 
     def get_object(self):
         return get_object_or_404(selectors.surveys_with_questions(), slug=self.kwargs["slug"])
@@ -61,9 +70,11 @@ class SurveyDetailView(GenericAPIView):
 
 
 class SurveyPublishView(APIView):
+    error_statuses = (409,)
+
     @extend_schema(
         request=None,
-        responses=SurveySerializer,
+        responses=PublishedSurveySerializer,
         description="Publish the survey. The response also lists `warnings`: texts missing "
         "in one of the survey's languages (publishing is not refused for them).",
     )
@@ -77,6 +88,8 @@ class SurveyPublishView(APIView):
 
 
 class SurveyInvitationView(APIView):
+    error_statuses = (409,)
+
     @extend_schema(
         request=InvitationRequestSerializer,
         responses={201: InvitationSerializer},
@@ -102,7 +115,7 @@ class SurveyInvitationView(APIView):
 
 
 class SurveyTemplateListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=SurveyTemplateSerializer(many=True))
     def get(self, request):
         return Response(
             [

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from csat_platform.boundary import problem_in_row
 from surveys import attributes, sending_rules
 from surveys.touchpoints import MAX_BATCH, parse_event, record_touchpoints, stored_events
 
@@ -101,6 +102,10 @@ class Command(BaseCommand):
                     summary.rejected.append(
                         (start, f"has {len(row)} fields, the header has {len(columns)}")
                     )
+                    continue
+                problem = problem_in_row(columns, row)
+                if problem is not None:
+                    summary.rejected.append((start, f"{problem.field}: {problem.message}"))
                     continue
                 batch.append((start, event_of(columns, row)))
                 if len(batch) >= batch_size:

@@ -1,216 +1,44 @@
-"""Counts for the reports, read either from the rollups or straight from the raw tables.
+"""Counts from the rollups (PostgreSQL): the cubes, the comment counts and the coverage grid.
 
-Both sources answer the same four questions in the same shape, so the figures built on them
-(reports.service) are the same whichever source is used; the rollup-vs-raw tests prove it.
-Answer counts come as `Counts`: a list of the number of answers per score 0..10 followed by how
-many of them were satisfied.
+Exact for: no filter, one or two filters, and a breakdown with at most one filter. Rarer
+requests (three filters, two filters with a breakdown, a dimension that overflowed in the range)
+read the raw tables; `used` tells.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum, TextField
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from surveys import scales
-from surveys.models import Answer, Invitation, Response, Survey, TouchpointEvent
+from surveys.models import Survey
 
-from . import periods
-from .models import SCORE_SLOTS
-
-TOTAL = ""  # the dimension of the totals
-TOUCHPOINT = "touchpoint"
-LANGUAGE = "language"
-ATTR_PREFIX = "attr:"
-KEY_LENGTH, VALUE_LENGTH = 100, 200  # attribute names and values as the rollups keep them
-COUNTS = [f"n{score}" for score in range(SCORE_SLOTS)]
-SATISFIED = SCORE_SLOTS  # the index of the satisfied count in Counts
-INVITATION_FIELDS = ("sent", "bounced", "clicked", "answered", "commented")
-
-Counts = list[int]
-
-
-def empty_counts() -> Counts:
-    return [0] * (SCORE_SLOTS + 1)
-
-
-def add_counts(into: Counts, other) -> Counts:
-    for i, value in enumerate(other):
-        into[i] += value
-    return into
-
-
-def answers_of(counts: Counts) -> int:
-    return sum(counts[:SCORE_SLOTS])
-
-
-def attr_dimension(name: str) -> str:
-    return f"{ATTR_PREFIX}{name}"
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Equality filters of a report: touchpoint type, response language, attribute values."""
-
-    touchpoint: str | None = None
-    language: str | None = None
-    attrs: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-
-    def dimensions(self) -> list[tuple[str, str]]:
-        dims = []
-        if self.touchpoint is not None:
-            dims.append((TOUCHPOINT, self.touchpoint))
-        if self.language is not None:
-            dims.append((LANGUAGE, self.language))
-        dims.extend((attr_dimension(name), value) for name, value in self.attrs)
-        return sorted(dims)
-
-
-@dataclass(frozen=True)
-class Span:
-    """Local days first..last; `months`: whole closed months may be read as month rows (the
-    caller does not need them split into days)."""
-
-    first: date
-    last: date
-    months: bool = True
-
-
-# (question_id, period start, Counts): one row per question and day (or month)
-PeriodRow = tuple[int, date, Counts]
-# (dimension value, Counts)
-ValueRow = tuple[str, Counts]
-
-
-class RawSource:
-    """Counts by GROUP BY over responses and answers: the reference, and the fallback."""
-
-    name = "raw"
-
-    def _answers(self, survey: Survey, question_ids, first: date, last: date, filters: Filters):
-        lo, hi = periods.day_bounds(first, last)
-        qs = Answer.objects.filter(
-            question_id__in=list(question_ids),
-            score__isnull=False,
-            response__survey_id=survey.pk,
-            response__is_test=False,
-            response__submitted_at__gte=lo,
-            response__submitted_at__lt=hi,
-        )
-        for dim, value in filters.dimensions():
-            qs = qs.annotate(**{_alias(dim): _answer_expression(dim)}).filter(
-                **{_alias(dim): value}
-            )
-        return qs
-
-    def answer_counts(self, survey, question_ids, spans: list[Span], filters) -> list[PeriodRow]:
-        cells: dict[tuple[int, date], Counts] = defaultdict(empty_counts)
-        for span in spans:
-            qs = (
-                self._answers(survey, question_ids, span.first, span.last, filters)
-                .annotate(day=TruncDate("response__submitted_at", tzinfo=periods.site_zone()))
-                .values("question_id", "day", "score")
-                .annotate(n=Count("id"), sat=Count("id", filter=Q(satisfied=True)))
-                .order_by()
-            )
-            for row in qs:
-                cell = cells[(row["question_id"], row["day"])]
-                cell[row["score"]] += row["n"]
-                cell[SATISFIED] += row["sat"]
-        return [(question_id, day, counts) for (question_id, day), counts in cells.items()]
-
-    def value_counts(self, survey, question_id, first, last, filters, dim) -> list[ValueRow]:
-        qs = (
-            self._answers(survey, [question_id], first, last, filters)
-            .annotate(group_value=_answer_expression(dim))
-            .filter(group_value__isnull=False)
-            .values("group_value", "score")
-            .annotate(n=Count("id"), sat=Count("id", filter=Q(satisfied=True)))
-            .order_by()
-        )
-        cells: dict[str, Counts] = defaultdict(empty_counts)
-        for row in qs:
-            cell = cells[str(row["group_value"])]
-            cell[row["score"]] += row["n"]
-            cell[SATISFIED] += row["sat"]
-        return list(cells.items())
-
-    def invitation_counts(self, survey, first, last, filters) -> dict[str, int]:
-        lo, hi = periods.day_bounds(first, last)
-        qs = Invitation.objects.filter(
-            survey_id=survey.pk, is_test=False, sent_at__gte=lo, sent_at__lt=hi
-        )
-        for dim, value in filters.dimensions():
-            if dim == TOUCHPOINT:
-                if value != survey.touchpoint:
-                    return dict.fromkeys(INVITATION_FIELDS, 0)
-                continue
-            qs = qs.annotate(**{_alias(dim): _invitation_expression(dim)}).filter(
-                **{_alias(dim): value}
-            )
-        commented = Answer.objects.filter(
-            response__invitation=OuterRef("pk"), question__kind=scales.COMMENT
-        ).exclude(text="")
-        return qs.aggregate(
-            sent=Count("id"),
-            bounced=Count("id", filter=Q(bounced_at__isnull=False)),
-            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
-            answered=Count("id", filter=Q(answered_at__isnull=False)),
-            commented=Count("id", filter=Q(Exists(commented), answered_at__isnull=False)),
-        )
-
-    def coverage_counts(self, survey, first, last, touchpoint_type) -> tuple[int, int]:
-        lo, hi = periods.day_bounds(first, last)
-        respondents = (
-            Response.objects.filter(
-                survey_id=survey.pk,
-                is_test=False,
-                contact_id__isnull=False,
-                submitted_at__gte=lo,
-                submitted_at__lt=hi,
-            )
-            .values("contact_id")
-            .distinct()
-            .count()
-        )
-        customers = (
-            TouchpointEvent.objects.filter(
-                type=touchpoint_type, occurred_at__gte=lo, occurred_at__lt=hi
-            )
-            .values("contact_id")
-            .distinct()
-            .count()
-        )
-        return respondents, customers
-
-
-def _alias(dim: str) -> str:
-    return "filter_" + "".join(c if c.isalnum() else "_" for c in dim) + f"_{abs(hash(dim))}"
-
-
-def _answer_expression(dim: str):
-    if dim == TOUCHPOINT:
-        return F("response__touchpoint_type")
-    if dim == LANGUAGE:
-        return F("response__locale")
-    return _attribute(dim, "response__attributes")
-
-
-def _invitation_expression(dim: str):
-    if dim == LANGUAGE:
-        return F("locale")
-    return _attribute(dim, "attributes")
-
-
-def _attribute(dim: str, field_name: str):
-    # Cast: compared as text, not as JSON (SQLite would parse the value as a JSON document)
-    return Cast(KeyTextTransform(dim.removeprefix(ATTR_PREFIX), field_name), TextField())
+from .. import periods
+from ..models import (
+    TOTAL_MONTH,
+    AnswerCube,
+    AnswerPairCube,
+    CommentCount,
+    CoverageGrid,
+    CoverageRollup,
+    DirtyMonth,
+    InvitationCube,
+    RollupOverflow,
+)
+from ..vocabulary import (
+    ATTR_PREFIX,
+    COUNTS,
+    INVITATION_FIELDS,
+    KEY_LENGTH,
+    TOTAL,
+    customers_scope,
+    respondents_scope,
+)
+from .raw import RawSource
+from .request import PeriodRow, Span, ValueRow
 
 
 def _exact(dims: list[tuple[str, str]]) -> dict[str, str]:
@@ -221,9 +49,7 @@ def _exact(dims: list[tuple[str, str]]) -> dict[str, str]:
 
 
 class RollupSource:
-    """Counts from the cubes (reports.models). Exact for: no filter, one or two filters, and a
-    breakdown with at most one filter. Rarer requests (three filters, two filters with a
-    breakdown, a dimension that overflowed in the range) read the raw tables; `used` tells."""
+    """Counts from the rollups (see the module doc); `used` is "raw" once a request fell back."""
 
     name = "rollups"
 
@@ -239,8 +65,6 @@ class RollupSource:
     # --- which rows: months, days, and whether a dimension overflowed -----------------------
 
     def _dirty_months(self, survey: Survey) -> set[date]:
-        from .models import DirtyMonth
-
         if survey.pk not in self._dirty:
             self._dirty[survey.pk] = set(
                 DirtyMonth.objects.filter(survey_id=survey.pk).values_list("month", flat=True)
@@ -273,8 +97,6 @@ class RollupSource:
 
     def _readable(self, survey, kind: str, dims: list[str], first: date, last: date) -> bool:
         """Whether the cubes hold every dimension of `dims` over first..last."""
-        from .models import RollupOverflow
-
         if any(len(dim) > len(ATTR_PREFIX) + KEY_LENGTH for dim in dims):
             return False
         if not dims:
@@ -290,8 +112,6 @@ class RollupSource:
     # --- the four questions ----------------------------------------------------------------
 
     def answer_counts(self, survey, question_ids, spans: list[Span], filters) -> list[PeriodRow]:
-        from .models import AnswerCube, AnswerPairCube
-
         dims = filters.dimensions()
         first, last = min(s.first for s in spans), max(s.last for s in spans)
         if len(dims) > 2 or not self._readable(survey, "a", [d for d, _ in dims], first, last):
@@ -309,8 +129,6 @@ class RollupSource:
         return [(row[0], row[1], list(row[2:])) for row in rows]
 
     def value_counts(self, survey, question_id, first, last, filters, dim) -> list[ValueRow]:
-        from .models import AnswerCube, AnswerPairCube
-
         dims = filters.dimensions()
         needed = sorted({dim, *(d for d, _ in dims)})
         if len(dims) > 1 or not self._readable(survey, "a", needed, first, last):
@@ -343,8 +161,6 @@ class RollupSource:
         """Comments per band ("" for those without a primary answer) in first..last, in total
         or under one or two {dimension: value}; None for what the counts do not hold (three
         filters, or a dimension that overflowed in the range)."""
-        from .models import CommentCount
-
         dims = dims or {}
         if len(dims) > 2 or not self._readable(survey, "a", list(dims), first, last):
             return None
@@ -367,8 +183,6 @@ class RollupSource:
 
     def dimension_values(self, survey, question_id, first, last) -> dict[str, set[str]]:
         """The values each dimension took in first..last (for the dashboard's controls)."""
-        from .models import AnswerCube
-
         rows = (
             AnswerCube.objects.filter(question_id=question_id)
             .exclude(dimension=TOTAL)
@@ -382,8 +196,6 @@ class RollupSource:
         return values
 
     def invitation_counts(self, survey, first, last, filters) -> dict[str, int]:
-        from .models import InvitationCube
-
         dims = filters.dimensions()
         if len(dims) > 2 or not self._readable(survey, "i", [d for d, _ in dims], first, last):
             return self.raw.invitation_counts(survey, first, last, filters)
@@ -395,8 +207,6 @@ class RollupSource:
         return {name: row[name] or 0 for name in INVITATION_FIELDS}
 
     def coverage_counts(self, survey, first, last, touchpoint_type) -> tuple[int, int]:
-        from .rollups import customers_scope, respondents_scope
-
         return (
             _distinct_contacts(respondents_scope(survey.pk), first, last),
             _distinct_contacts(customers_scope(touchpoint_type), first, last),
@@ -418,8 +228,6 @@ _GRID_SQL = """
 def _distinct_contacts(scope: str, first: date, last: date) -> int:
     """Distinct contacts of a scope in first..last from CoverageGrid: two lookups and at most a
     month of previous days (see reports.models.CoverageGrid)."""
-    from .models import TOTAL_MONTH, CoverageGrid, CoverageRollup
-
     grid_first = (
         CoverageGrid.objects.filter(scope=scope).order_by("month").values_list("month").first()
     )
