@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import PermissionDenied
@@ -29,7 +30,8 @@ def _database() -> None:
 
 
 def _broker() -> None:
-    with celery_app.connection_for_write(connect_timeout=2) as conn:
+    url = settings.CELERY_BROKER_URL
+    with celery_app.connection_for_write(url=url, connect_timeout=2) as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
 
 
