@@ -8,8 +8,5 @@ from surveys.errors import DomainError
 def exception_handler(exc, context):
     """DRF's handler, plus domain errors from services as 4xx with their message and field."""
     if isinstance(exc, DomainError):
-        body = {"detail": str(exc)}
-        if exc.field:
-            body = {exc.field: [str(exc)], "detail": str(exc)}
-        return Response(body, status=exc.status or status.HTTP_400_BAD_REQUEST)
+        return Response(exc.as_dict(), status=exc.status or status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

@@ -56,8 +56,9 @@ def prepare(database_url: str, invitations: int) -> tuple[list[str], list[str]]:
     from django.core.management import call_command
     from django.db import connection
 
-    from surveys import services
-    from surveys.models import Contact, Invitation
+    from surveys import tokens as links
+    from surveys.invitations import InvitationBatch
+    from surveys.models import Contact
     from tests.factories import make_survey
 
     call_command("migrate", verbosity=0)
@@ -69,16 +70,12 @@ def prepare(database_url: str, invitations: int) -> tuple[list[str], list[str]]:
     survey = make_survey(slug="bench")
     contact = Contact.objects.create(email="bench@example.com")
     tokens, hashes = [], []
-    batch = []
-    for _ in range(invitations):
-        invitation, token = services.new_invitation(survey=survey, contact=contact)
-        batch.append(invitation)
-        tokens.append(token)
-        hashes.append(invitation.token_hash)
-        if len(batch) == 5000:
-            Invitation.objects.bulk_create(batch)
-            batch = []
-    Invitation.objects.bulk_create(batch)
+    for start in range(0, invitations, 5000):
+        batch = InvitationBatch(surveys=[survey], contacts=[contact])
+        made = [batch.add(survey, contact) for _ in range(min(5000, invitations - start))]
+        batch.save()
+        tokens += [links.token_for(invitation) for invitation in made]
+        hashes += [invitation.token_hash for invitation in made]
     connection.close()
     return tokens, hashes
 

@@ -66,8 +66,9 @@ def prepare(database_url: str, emails: int):
     from django.core.management import call_command
     from django.utils import timezone
 
-    from surveys import services, tokens
+    from surveys import tokens
     from surveys.emails import build_invitation_email
+    from surveys.invitations import InvitationBatch
     from surveys.models import Contact, Invitation
     from tests.factories import make_survey
 
@@ -80,17 +81,16 @@ def prepare(database_url: str, emails: int):
         ]
     )
     now = timezone.now()
-    rows = []
+    batch = InvitationBatch(surveys=[survey], contacts=contacts, now=now)
     for contact in contacts:
-        invitation, _ = services.new_invitation(
-            survey=survey,
-            contact=contact,
+        batch.add(
+            survey,
+            contact,
             locale=contact.locale,
             attributes={"order_id": f"A-{contact.pk}"},
-            due_at=now + timedelta_days(1),  # not due until the measured run starts
+            send_at=now + timedelta_days(1),  # not due until the measured run starts
         )
-        rows.append(invitation)
-    Invitation.objects.bulk_create(rows, batch_size=1000)
+    batch.save()
     # The same messages the worker will send, rendered once for the bare loop (not timed).
     invitations = Invitation.objects.select_related("survey", "contact", "touchpoint")
     cache: dict = {}

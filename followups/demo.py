@@ -13,6 +13,7 @@ from surveys.models import Response, Survey
 
 from . import services
 from .models import FollowUp, FollowUpNote, FollowUpSettings, RoutingRule
+from .triggers import FollowUpRules, with_triggers
 
 NOTES = [
     "Called, apologised and offered a replacement.",
@@ -47,11 +48,9 @@ def seed(stdout=None, *, per_survey: int = 8, seed: int = 11) -> int:
                 settings=config, position=0, attribute=dimension, value=value, owner=admin
             )
         unhappy = (
-            Response.objects.filter(
-                survey=survey,
-                submitted_at__gte=now - timedelta(days=12),
-                answers__satisfied=False,
-                answers__question__primary=True,
+            with_triggers(
+                Response.objects.filter(survey=survey, submitted_at__gte=now - timedelta(days=12)),
+                FollowUpRules.of(survey, config),
             )
             .order_by("-submitted_at")
             .values_list("pk", flat=True)[:per_survey]

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.html import strip_tags
+
+from surveys.emails.rendering import render_triplet
 
 from .payloads import follow_up_url
 
 
 def _message(kind: str, context: dict, to: str) -> EmailMultiAlternatives:
     with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string(f"followups/emails/{kind}_subject.txt", context)
-        text = render_to_string(f"followups/emails/{kind}.txt", context)
-        html = render_to_string(f"followups/emails/{kind}.html", context)
+        subject, text, html = render_triplet(f"followups/emails/{kind}", context)
     message = EmailMultiAlternatives(
-        subject=" ".join(strip_tags(subject).split()),
+        subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from surveys import attributes
 from surveys.models import Survey, Touchpoint
 
 from . import rules
@@ -149,7 +150,7 @@ class SettingsForm(forms.ModelForm):
 class RoutingRuleForm(forms.Form):
     field = forms.ChoiceField(choices=RoutingRule.Field.choices)
     attribute = forms.RegexField(
-        regex=r"^[A-Za-z0-9_.\-]{0,100}$",
+        regex=attributes.NAME,
         required=False,
         error_messages={"invalid": _("Letters, digits, _ . - only.")},
     )

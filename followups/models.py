@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from surveys.attributes import value_matches
 from surveys.models import Contact, Response, Survey
 
 
@@ -103,13 +104,10 @@ class RoutingRule(models.Model):
         return f"{what} == {self.value!r} → {self.owner}"
 
     def matches(self, *, attributes: dict, touchpoint_type: str) -> bool:
+        """Exactly, as the dashboards show values and surveys filter them (surveys.attributes)."""
         if self.field == self.Field.TOUCHPOINT_TYPE:
-            actual = touchpoint_type
-        else:
-            actual = (attributes or {}).get(self.attribute)
-        if actual is None or isinstance(actual, dict | list):
-            return False
-        return str(actual).strip().casefold() == self.value.strip().casefold()
+            return touchpoint_type == self.value
+        return value_matches((attributes or {}).get(self.attribute), self.value)
 
 
 class FollowUp(models.Model):

@@ -1,19 +1,11 @@
-"""Plain decisions, no database: does an answer open a follow-up, and who owns it."""
+"""Plain values of the follow-up rules: why an answer opened a follow-up (Trigger), and the
+keywords an admin typed. Whether it opens one is followups.triggers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.utils.translation import gettext
-
-
-@dataclass(frozen=True)
-class ScoredAnswer:
-    """The primary question's answer, as the trigger needs it."""
-
-    score: int
-    satisfied: bool | None
-    reversed: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,38 +37,6 @@ class Trigger:
             return cls(**data) if data else None
         except TypeError:
             return None
-
-
-def trigger_reason(
-    *,
-    enabled: bool,
-    on_not_satisfied: bool,
-    score_at_most: int | None,
-    keywords: list[str],
-    primary: ScoredAnswer | None,
-    comments: list[str],
-) -> Trigger | None:
-    """Why this answer opens a follow-up, or None if it does not."""
-    if not enabled:
-        return None
-    if primary is not None:
-        if on_not_satisfied and primary.satisfied is False:
-            return Trigger("not_satisfied", score=primary.score)
-        if score_at_most is not None:
-            # On a reversed scale (1 = best) "as bad as N or worse" means N or more.
-            worse = (
-                primary.score >= score_at_most
-                if primary.reversed
-                else primary.score <= score_at_most
-            )
-            if worse:
-                return Trigger("score", score=primary.score, limit=score_at_most)
-    text = " ".join(comments).casefold()
-    if text:
-        for word in keywords:
-            if word.strip() and word.strip().casefold() in text:
-                return Trigger("keyword", word=word.strip())
-    return None
 
 
 def clean_keywords(raw: str | list[str]) -> list[str]:

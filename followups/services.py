@@ -1,4 +1,4 @@
-"""Everything that writes follow-ups, their timeline, settings and webhook deliveries."""
+"""Everything that writes follow-ups, their timeline and settings (webhook deliveries: webhooks)."""
 
 from __future__ import annotations
 
@@ -7,49 +7,23 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from surveys import scales
-from surveys.models import Response, Survey
+from surveys.models import Question, Response, Survey
 
-from . import rules
+from . import rules, signals
 from .errors import FollowUpError
-from .models import FollowUp, FollowUpNote, FollowUpSettings, RoutingRule, Webhook, WebhookDelivery
+from .models import FollowUp, FollowUpNote, FollowUpSettings, RoutingRule, Webhook
+from .triggers import FollowUpRules, trigger_of
+from .webhooks import queue_webhook_event
 
 log = logging.getLogger(__name__)
 User = get_user_model()
 
 
 # --- Opening -----------------------------------------------------------------------------------
-
-
-def primary_answer(answers) -> tuple[object | None, list[str]]:
-    """The primary scored answer of a response (else its first scored one) and its comments."""
-    scored = [a for a in answers if a.question.is_scored and a.score is not None]
-    scored.sort(key=lambda a: (not a.question.primary, a.question.position, a.question.id))
-    comments = [a.text for a in answers if a.text]
-    return (scored[0] if scored else None), comments
-
-
-def decide(settings: FollowUpSettings, primary, comments: list[str]) -> rules.Trigger | None:
-    """Why this response opens a follow-up under `settings`, or None."""
-    scored = (
-        rules.ScoredAnswer(
-            score=primary.score, satisfied=primary.satisfied, reversed=primary.question.reversed
-        )
-        if primary is not None
-        else None
-    )
-    return rules.trigger_reason(
-        enabled=settings.enabled,
-        on_not_satisfied=settings.on_not_satisfied,
-        score_at_most=settings.score_at_most,
-        keywords=settings.keywords or [],
-        primary=scored,
-        comments=comments,
-    )
 
 
 def route(settings: FollowUpSettings, *, attributes: dict, touchpoint_type: str):
@@ -61,9 +35,8 @@ def route(settings: FollowUpSettings, *, attributes: dict, touchpoint_type: str)
     return settings.default_owner
 
 
-def _score_rows(answers, language: str) -> list[dict]:
+def _score_rows(answers, primary: Question | None, language: str) -> list[dict]:
     rows = []
-    primary, _ = primary_answer(answers)
     for a in sorted(answers, key=lambda a: (a.question.position, a.question.id)):
         q = a.question
         if not q.is_scored or a.score is None:
@@ -83,7 +56,7 @@ def _score_rows(answers, language: str) -> list[dict]:
                 "scale": q.scale,
                 "label": label,
                 "satisfied": a.satisfied,
-                "primary": a is primary,
+                "primary": primary is not None and q.pk == primary.pk,
             }
         )
     return rows
@@ -107,11 +80,12 @@ def open_follow_up(*, response_id: int) -> FollowUp | None:
     if response is None or response.is_test:
         return None
     settings = FollowUpSettings.for_survey(response.survey)
-    answers = list(response.answers.all())
-    primary, comments = primary_answer(answers)
-    trigger = decide(settings, primary, comments)
+    rules = FollowUpRules.of(response.survey, settings)
+    trigger = trigger_of(response.pk, rules)
     if trigger is None:
         return None
+    answers = list(response.answers.all())
+    comments = [a.text for a in answers if a.text]
     owner = route(
         settings, attributes=response.attributes or {}, touchpoint_type=response.touchpoint_type
     )
@@ -126,7 +100,7 @@ def open_follow_up(*, response_id: int) -> FollowUp | None:
                 assignee=owner,
                 reason=trigger.text()[:200],
                 trigger=trigger.as_dict(),
-                scores=_score_rows(answers, language),
+                scores=_score_rows(answers, rules.primary, language),
                 comment="\n\n".join(comments),
                 touchpoint_type=response.touchpoint_type,
                 attributes=response.attributes or {},
@@ -142,10 +116,7 @@ def open_follow_up(*, response_id: int) -> FollowUp | None:
         event={"trigger": trigger.as_dict(), "owner": owner.get_username() if owner else ""},
         created_at=now,
     )
-    from . import tasks
-
-    follow_up_id = follow_up.pk
-    transaction.on_commit(lambda: tasks.notify_owner.delay(follow_up_id))
+    signals.follow_up_opened.send(sender=FollowUp, follow_up_id=follow_up.pk)
     queue_webhook_event(
         event=Webhook.Event.FOLLOWUP_OPENED, survey=response.survey, follow_up=follow_up
     )
@@ -265,35 +236,3 @@ def save_settings(*, survey: Survey, data: dict, routing: list[dict]) -> FollowU
         RoutingRule(settings=settings, position=i, **rule) for i, rule in enumerate(routing)
     )
     return settings
-
-
-# --- Webhooks ----------------------------------------------------------------------------------
-
-
-def queue_webhook_event(
-    *, event: str, survey: Survey, follow_up: FollowUp | None = None, data: dict | None = None
-) -> list[WebhookDelivery]:
-    """A delivery row per active webhook listening to `event`; sent by Celery after commit."""
-    from . import payloads, tasks
-
-    hooks = [
-        hook
-        for hook in Webhook.objects.filter(Q(survey__isnull=True) | Q(survey=survey), active=True)
-        if event in (hook.events or [])
-    ]
-    if not hooks:
-        return []
-    if data is None:
-        data = payloads.follow_up_data(follow_up)
-    deliveries = []
-    for hook in hooks:
-        delivery = WebhookDelivery.objects.create(
-            webhook=hook,
-            event=event,
-            follow_up=follow_up,
-            body=payloads.body(event=event, data=data, payload_format=hook.payload_format),
-        )
-        deliveries.append(delivery)
-    ids = [d.pk for d in deliveries]
-    transaction.on_commit(lambda: [tasks.deliver_webhook.delay(pk) for pk in ids])
-    return deliveries

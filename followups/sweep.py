@@ -13,13 +13,14 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from surveys.models import Answer, Response, Survey
+from surveys.models import Response, Survey
 
 from . import services
 from .models import FollowUp, FollowUpSettings
+from .triggers import FollowUpRules, with_triggers
 
 log = logging.getLogger(__name__)
 
@@ -29,54 +30,25 @@ def _setting(name: str, default):
 
 
 def candidates(*, since: datetime, until: datetime, limit: int) -> list[int]:
-    """Ids of web responses submitted in [since, until) without a follow-up whose answers match
-    their survey's trigger (the primary answer not satisfied, at or below the score limit, or a
-    comment with a keyword), oldest first, at most `limit`. Settings changed within the window
-    count only for answers given after the change."""
+    """Ids of web responses submitted in [since, until) without a follow-up that call for one
+    under their survey's rules (followups.triggers, the same the task decides by), oldest first,
+    at most `limit`. Settings changed within the window count only for answers given after the
+    change."""
     found: list[tuple[datetime, int]] = []
-    surveys = Survey.objects.exclude(published_at=None).prefetch_related("questions")
-    for survey in surveys:
+    for survey in Survey.objects.exclude(published_at=None):
         config = FollowUpSettings.for_survey(survey)
-        primary = survey.primary_question()
-        if not config.enabled or primary is None:
-            continue
-        own = Answer.objects.filter(response=OuterRef("pk"))
-        primary_answer = own.filter(question=primary, score__isnull=False)
-        trigger = Q(pk__in=[])
-        if config.on_not_satisfied:
-            trigger |= Q(Exists(primary_answer.filter(satisfied=False)))
-        if config.score_at_most is not None:
-            limit_rule = (
-                {"score__gte": config.score_at_most}
-                if primary.reversed
-                else {"score__lte": config.score_at_most}
-            )
-            trigger |= Q(Exists(primary_answer.filter(**limit_rule)))
-        words = [w for w in (config.keywords or []) if w.strip()]
-        if words:
-            mentions = Q(pk__in=[])
-            for word in words:
-                mentions |= Q(text__icontains=word.strip())
-            trigger |= Q(Exists(own.filter(mentions)))
-        # Without a primary answer the first scored answer stands in: the service decides.
-        trigger |= ~Q(Exists(primary_answer)) & Q(Exists(own.filter(score__isnull=False)))
         start = since
         if config.pk and config.updated_at > start:
             start = config.updated_at
-        rows = (
-            Response.objects.filter(
-                survey=survey,
-                submitted_at__gte=start,
-                submitted_at__lt=until,
-                is_test=False,
-                source=Response.Source.WEB,
-            )
-            .filter(~Q(Exists(FollowUp.objects.filter(response=OuterRef("pk")))))
-            .filter(trigger)
-            .order_by("submitted_at", "id")
-            .values_list("submitted_at", "id")[:limit]
-        )
-        found.extend(rows)
+        waiting = Response.objects.filter(
+            survey=survey,
+            submitted_at__gte=start,
+            submitted_at__lt=until,
+            is_test=False,
+            source=Response.Source.WEB,
+        ).filter(~Exists(FollowUp.objects.filter(response=OuterRef("pk"))))
+        rows = with_triggers(waiting, FollowUpRules.of(survey, config))
+        found.extend(rows.order_by("submitted_at", "id").values_list("submitted_at", "id")[:limit])
     return [pk for _, pk in sorted(found)[:limit]]
 
 

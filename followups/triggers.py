@@ -1,84 +1,140 @@
-"""The cheap decision made in the answer request: two indexed lookups, settings cached briefly.
+"""When an answer calls for a follow-up, decided here only, as one query expression over a
+survey's responses. The answer page asks it of the response just stored (the survey's rules
+cached briefly), the task asks it again from the database and reads why, and the sweep asks it
+of the recent answers that have no follow-up: so the sweep picks exactly the answers the task
+opens, and nothing it would refuse can fill its batch.
 
-The task that opens the follow-up decides again from the database, so a cached setting can at
-worst skip a follow-up for CACHE_SECONDS after an admin changed the rules in another process.
+The rules of a survey (its FollowUpSettings; the defaults without a row), in this order:
+its primary answer (the answer to surveys.models.primary_of's question; a response that skipped
+that question has none) is not satisfied; its score is N or worse (on a reversed scale, N or
+more); a comment contains one of the keywords (case-insensitive, as the database compares text).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from surveys.models import Answer
+from surveys.models import Answer, Question, Response, Survey, primary_of
+from surveys.selectors import survey_questions
 
-from . import rules
 from .models import FollowUpSettings
+from .rules import Trigger
 
 CACHE_SECONDS = 30.0
-_settings_cache: dict[int, tuple[float, dict]] = {}
-
-_DEFAULTS = {
-    "enabled": True,
-    "on_not_satisfied": True,
-    "score_at_most": None,
-    "keywords": [],
-}
+_cache: dict[int, tuple[float, object, FollowUpRules]] = {}
 
 
-def _settings(survey_id: int) -> dict:
-    now = time.monotonic()
-    cached = _settings_cache.get(survey_id)
-    if cached and now - cached[0] < CACHE_SECONDS:
-        return cached[1]
-    row = (
-        FollowUpSettings.objects.filter(survey_id=survey_id)
-        .values("enabled", "on_not_satisfied", "score_at_most", "keywords")
+@dataclass(frozen=True)
+class FollowUpRules:
+    """What opens a follow-up on one survey: its settings and its primary question."""
+
+    enabled: bool
+    on_not_satisfied: bool
+    score_at_most: int | None
+    keywords: tuple[str, ...]
+    primary: Question | None
+
+    @classmethod
+    def of(cls, survey: Survey, settings: FollowUpSettings | None = None) -> FollowUpRules:
+        settings = settings or FollowUpSettings.for_survey(survey)
+        return cls(
+            enabled=settings.enabled,
+            on_not_satisfied=settings.on_not_satisfied,
+            score_at_most=settings.score_at_most,
+            keywords=tuple(w.strip() for w in settings.keywords or [] if w.strip()),
+            primary=primary_of(survey_questions(survey)),
+        )
+
+    def triggers(self) -> list[tuple[Exists, Trigger]]:
+        """Each rule as (the condition on a response, the trigger it gives), in order."""
+        if not self.enabled:
+            return []
+        own = Answer.objects.filter(response=OuterRef("pk"))
+        out = []
+        if self.primary is not None:
+            answer = own.filter(question=self.primary, score__isnull=False)
+            if self.on_not_satisfied:
+                out.append((Exists(answer.filter(satisfied=False)), Trigger("not_satisfied")))
+            if self.score_at_most is not None:
+                worse = "score__gte" if self.primary.reversed else "score__lte"
+                out.append(
+                    (
+                        Exists(answer.filter(**{worse: self.score_at_most})),
+                        Trigger("score", limit=self.score_at_most),
+                    )
+                )
+        for word in self.keywords:
+            out.append((Exists(own.filter(text__icontains=word)), Trigger("keyword", word=word)))
+        return out
+
+
+def with_triggers(responses: QuerySet[Response], rules: FollowUpRules) -> QuerySet[Response]:
+    """`responses` that call for a follow-up under `rules`, each with `_trigger` (the index of
+    the first rule that fires) and `_primary_score`."""
+    rules_in_order = rules.triggers()
+    if not rules_in_order:
+        return responses.none()
+    which = Case(
+        *(When(condition, then=Value(i)) for i, (condition, _) in enumerate(rules_in_order)),
+        default=None,
+        output_field=IntegerField(),
+    )
+    score = Answer.objects.filter(response=OuterRef("pk"), question=rules.primary)
+    return responses.annotate(
+        _trigger=which,
+        _primary_score=Subquery(score.values("score")[:1]) if rules.primary else Value(None),
+    ).filter(_trigger__isnull=False)
+
+
+def trigger_of(response_id: int, rules: FollowUpRules) -> Trigger | None:
+    """Why the stored response calls for a follow-up under `rules`, or None: one query."""
+    found = (
+        with_triggers(Response.objects.filter(pk=response_id), rules)
+        .values_list("_trigger", "_primary_score")
         .first()
     )
-    value = row or dict(_DEFAULTS)
-    _settings_cache[survey_id] = (now, value)
-    return value
+    if found is None:
+        return None
+    index, score = found
+    trigger = rules.triggers()[index][1]
+    if trigger.rule == "keyword":
+        return trigger
+    return Trigger(trigger.rule, score=score, limit=trigger.limit)
+
+
+def cached_rules(survey: Survey) -> FollowUpRules:
+    """The survey's rules, kept CACHE_SECONDS per process (the answer page's hot path): an admin's
+    change reaches another process at most that late, and the task decides again anyway."""
+    now = time.monotonic()
+    cached = _cache.get(survey.pk)
+    if cached and cached[1] == survey.updated_at and now - cached[0] < CACHE_SECONDS:
+        return cached[2]
+    rules = FollowUpRules.of(survey)
+    _cache[survey.pk] = (now, survey.updated_at, rules)
+    return rules
 
 
 @receiver(
     [post_save, post_delete], sender=FollowUpSettings, dispatch_uid="followups.settings_cache"
 )
 def _forget(sender, instance, **kwargs) -> None:
-    _settings_cache.pop(instance.survey_id, None)
+    _cache.pop(instance.survey_id, None)
 
 
-def needs_follow_up(response) -> bool:
-    """Whether the stored response calls for a follow-up under its survey's settings."""
-    config = _settings(response.survey_id)
-    if not config["enabled"]:
-        return False
-    rows = list(
-        Answer.objects.filter(response_id=response.pk).values_list(
-            "score",
-            "satisfied",
-            "text",
-            "question__primary",
-            "question__position",
-            "question__id",
-            "question__reversed",
-        )
-    )
-    scored = sorted((r for r in rows if r[0] is not None), key=lambda r: (not r[3], r[4], r[5]))
-    primary = (
-        rules.ScoredAnswer(score=scored[0][0], satisfied=scored[0][1], reversed=scored[0][6])
-        if scored
-        else None
-    )
-    return (
-        rules.trigger_reason(
-            enabled=True,
-            on_not_satisfied=config["on_not_satisfied"],
-            score_at_most=config["score_at_most"],
-            keywords=config["keywords"] or [],
-            primary=primary,
-            comments=[r[2] for r in rows if r[2]],
-        )
-        is not None
-    )
+def needs_follow_up(response: Response) -> bool:
+    """Whether the response just stored calls for a follow-up: one indexed query."""
+    return trigger_of(response.pk, cached_rules(response.survey)) is not None

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from surveys import tokens
+from surveys.customers import contacts_at_address
 from surveys.errors import DomainError
 from surveys.models import Answer, Contact, Invitation, Response, TouchpointEvent
 
@@ -82,7 +83,7 @@ def contacts_for(*, email: str | None = None, external_id: str | None = None):
     """The contacts one identifier names: every contact with that email, or the external id's."""
     kind, value = _identifier(email, external_id)
     if kind == "email":
-        return Contact.objects.filter(email__iexact=value)
+        return contacts_at_address(value)
     return Contact.objects.filter(external_id=value)
 
 
@@ -202,10 +203,6 @@ def _erase_contact(contact: Contact) -> Counter:
         if isinstance(extra, dict):
             counts.update({k: v for k, v in extra.items() if isinstance(v, int)})
     return counts
-
-
-def is_erased(contact: Contact) -> bool:
-    return contact.email.endswith("@" + ERASED_EMAIL_DOMAIN) and not contact.name
 
 
 @transaction.atomic

@@ -27,8 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from surveys.attributes import NAME as ATTRIBUTE_NAME_RE
 from surveys.errors import DomainError
-from surveys.touchpoints import ATTRIBUTE_NAME_RE
 
 from . import periods
 

@@ -34,9 +34,9 @@ CUSTOMER_FACING = (
     "templates/emails/",
     "templates/public/",
     "unsubscribe",
-    "surveys/services.py",
+    "surveys/responses.py",
     "surveys/views.py",
-    "surveys/emails.py",
+    "surveys/emails/",
     "surveys/answer_page.py",
 )
 

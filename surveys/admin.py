@@ -1,10 +1,23 @@
+from django import forms
 from django.contrib import admin
 
 from .models import Answer, Contact, Invitation, Question, Response, Survey, TouchpointEvent
 
 
+class QuestionForm(forms.ModelForm):
+    """A published (frozen) question's kind, scale, direction and satisfied set are shown, not
+    editable: the API refuses the same change with a 409, because it would corrupt the figures."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.frozen:
+            for name in Question.FROZEN_FIELDS:
+                self.fields[name].disabled = True
+
+
 class QuestionInline(admin.TabularInline):
     model = Question
+    form = QuestionForm
     extra = 0
     fields = (
         "position",
@@ -19,6 +32,10 @@ class QuestionInline(admin.TabularInline):
     )
     readonly_fields = ("frozen",)
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A published survey's questions stay (services refuse to remove them as well).
+        return super().has_delete_permission(request, obj) and not (obj and obj.is_published)
+
 
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
@@ -26,6 +43,8 @@ class SurveyAdmin(admin.ModelAdmin):
     list_filter = ("status", "touchpoint")
     search_fields = ("name", "slug")
     inlines = [QuestionInline]
+    # The lifecycle moves through the designer and the API, which freeze questions on publishing.
+    readonly_fields = ("status", "published_at", "archived_at")
 
 
 @admin.register(Contact)

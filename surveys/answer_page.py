@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from . import scales
+from .languages import pick_language
 from .models import Question, Survey, localized
-from .services import pick_language
 
 
 @dataclass

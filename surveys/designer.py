@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 
 from access.views import survey_admin_required
 
-from . import scales, selectors, services
+from . import invitations, scales, selectors, services
 from .answer_page import question_views
 from .api.serializers import SurveySerializer
+from .customers import CustomerIn
 from .errors import DomainError
 from .models import Question, Survey
 from .survey_templates import TEMPLATES
@@ -162,14 +163,15 @@ def survey_send_test(request: HttpRequest, slug: str) -> HttpResponse:
     if not email or "@" not in email:
         return JsonResponse({"email": [gettext("Give an email address for the test.")]}, status=400)
     try:
-        invitation, token = services.create_invitation(
+        invitation, token = invitations.invite(
             survey=survey,
-            email=email,
-            name=request.user.get_full_name() or request.user.get_username(),
+            customer=CustomerIn(
+                email=email, name=request.user.get_full_name() or request.user.get_username()
+            ),
             locale=request.POST.get("lang", ""),
             is_test=True,
         )
     except DomainError as error:
         return JsonResponse({"detail": str(error)}, status=error.status)
     transaction.on_commit(lambda: send_test_invitation.delay(invitation.pk))
-    return JsonResponse({"link": services.invitation_link(token), "email": email}, status=201)
+    return JsonResponse({"link": invitations.invitation_link(token), "email": email}, status=201)

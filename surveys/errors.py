@@ -12,6 +12,12 @@ class DomainError(Exception):
         if status is not None:
             self.status = status
 
+    def as_dict(self) -> dict:
+        """The API's body: the message, also under the field it names."""
+        if self.field:
+            return {self.field: [str(self)], "detail": str(self)}
+        return {"detail": str(self)}
+
 
 class FrozenQuestionError(DomainError):
     status = 409

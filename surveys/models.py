@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -86,8 +88,18 @@ class Survey(models.Model):
         return localized(getattr(self, field), language, self.default_language)
 
     def primary_question(self) -> "Question | None":
-        questions = [q for q in self.questions.all() if q.is_scored]
-        return next((q for q in questions if q.primary), questions[0] if questions else None)
+        """The survey's primary question: see primary_of."""
+        return primary_of(self.questions.all())
+
+
+def primary_of(questions: "Iterable[Question]") -> "Question | None":
+    """Which question is primary, decided here only: the scored question marked primary, else
+    the first scored question (by position). Its answer is the one the dashboards' CSAT, the
+    email's clickable scale, the answer page's preselection and the follow-up rules read; a
+    response that skipped it has no primary answer (another question's answer never stands in).
+    """
+    scored = sorted((q for q in questions if q.is_scored), key=lambda q: (q.position, q.id or 0))
+    return next((q for q in scored if q.primary), scored[0] if scored else None)
 
 
 def localized(texts: dict | str | None, language: str, fallback: str) -> str:
@@ -101,6 +113,8 @@ def localized(texts: dict | str | None, language: str, fallback: str) -> str:
 
 class Question(models.Model):
     Kind = models.TextChoices("Kind", [(k, k) for k in scales.KINDS])
+    # What publishing freezes: changing these after answers exist would corrupt the figures.
+    FROZEN_FIELDS = ("kind", "scale", "reversed", "satisfied")
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveIntegerField(default=0)

@@ -1,15 +1,18 @@
-"""The rules that decide whether a touchpoint gets a survey and when it is due. Plain code, no
-database: the ingest service (surveys.touchpoints) feeds it rows it loaded in bulk."""
+"""The rules that decide whether a touchpoint gets a survey and when an invitation is due. Plain
+code, no database: the one invitation constructor (surveys.invitations) feeds it rows it loaded
+in bulk."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+
+from .attributes import value_matches
 
 SAMPLE_SCALE = 2**64
 
@@ -36,28 +39,17 @@ def site_zone() -> tzinfo:
     return zone(settings.TIME_ZONE) or ZoneInfo("UTC")
 
 
-def attribute_text(value) -> str:
-    """How an attribute value compares against a filter: case-insensitive text."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return ""
-    return str(value).casefold()
-
-
 def filter_mismatch(filters: dict[str, list[str]], attributes: dict) -> str | None:
     """None when the attributes pass every filter, else a short reason for the admin.
 
-    A filter {"channel": ["web", "phone"]} passes when the attribute is one of the values
-    (case-insensitive); several attributes must all pass; a missing attribute fails.
+    A filter {"channel": ["web", "phone"]} passes when the attribute is one of the values, compared
+    exactly as the reports show them (surveys.attributes); several attributes must all pass; a
+    missing attribute fails.
     """
     for name, allowed in (filters or {}).items():
         if name not in attributes:
             return f"no {name}"
-        value = attribute_text(attributes[name])
-        if value not in {attribute_text(v) for v in allowed}:
+        if not any(value_matches(attributes[name], wanted) for wanted in allowed):
             return f"{name} = {attributes[name]}"[:200]
     return None
 
@@ -98,11 +90,13 @@ def after_quiet_hours(
     return max(ends.astimezone(due_at.tzinfo), due_at)
 
 
-def schedule(survey, *, occurred_at: datetime, now: datetime, tz: tzinfo) -> Schedule:
-    """When the invitation is due (the send delay after the touchpoint, not before now, then out
-    of the customer's quiet hours), when its link expires and when its one reminder is due."""
-    due_at = max(occurred_at + timedelta(minutes=survey.send_delay_minutes), now)
-    due_at = after_quiet_hours(due_at, survey.quiet_hours_start, survey.quiet_hours_end, tz)
+def schedule(survey, *, due_at: datetime, tz: tzinfo | None) -> Schedule:
+    """When an invitation wanted at `due_at` is due (out of the customer's quiet hours in `tz`;
+    None: no quiet hours), when its link expires, and when its one reminder is due (none when
+    the link would be dead by then)."""
+    start, end = (survey.quiet_hours_start, survey.quiet_hours_end) if tz else (None, None)
+    tz = tz or UTC
+    due_at = after_quiet_hours(due_at, start, end, tz)
     expires_at = due_at + timedelta(days=survey.expires_after_days or 3650)
     reminder_due_at = None
     if survey.reminder_after_days:
@@ -110,9 +104,7 @@ def schedule(survey, *, occurred_at: datetime, now: datetime, tz: tzinfo) -> Sch
         if reminder_due_at >= expires_at:
             reminder_due_at = None  # the link would be dead by then
         else:
-            reminder_due_at = after_quiet_hours(
-                reminder_due_at, survey.quiet_hours_start, survey.quiet_hours_end, tz
-            )
+            reminder_due_at = after_quiet_hours(reminder_due_at, start, end, tz)
     return Schedule(due_at=due_at, expires_at=expires_at, reminder_due_at=reminder_due_at)
 
 

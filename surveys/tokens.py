@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -46,16 +47,14 @@ def looks_like_token(value: str) -> bool:
     return 20 <= len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value)
 
 
-def new_salts_and_hashes(count: int) -> list[tuple[str, str]]:
-    """`count` fresh (salt, token_hash) pairs for a bulk insert; the same tokens as make_token,
-    with the key derived once instead of per invitation."""
+def salts_and_hashes() -> Iterator[tuple[str, str]]:
+    """Fresh (salt, token_hash) pairs for bulk inserts, as many as taken: the same tokens as
+    make_token, with the key derived once instead of per invitation."""
     key = hashlib.sha256((_PURPOSE + settings.SECRET_KEY).encode()).digest()
     mac = hmac.new(key, digestmod=hashlib.sha256)
-    pairs = []
-    for _ in range(count):
+    while True:
         salt = new_salt()
         h = mac.copy()
         h.update(salt.encode())
         token = base64.urlsafe_b64encode(h.digest()[:TOKEN_BYTES]).decode().rstrip("=")
-        pairs.append((salt, hash_token(token)))
-    return pairs
+        yield salt, hash_token(token)

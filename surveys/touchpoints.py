@@ -1,8 +1,9 @@
 """Touchpoint events in: validation of outside input and the bulk ingest service.
 
 `record_touchpoints` is the one code path of the API and the CSV import. Per batch it runs a
-constant number of queries, whatever its size: contacts upserted in bulk, events and the
-invitations or skip reasons they lead to written in bulk, in one transaction.
+constant number of queries, whatever its size: customers found or made in bulk
+(surveys.customers), events and the invitations or skip reasons they lead to
+(surveys.invitations) written in bulk, in one transaction.
 """
 
 from __future__ import annotations
@@ -17,22 +18,17 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Max
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from . import sending_rules, tokens
-from .models import Contact, Invitation, Survey, TouchpointEvent, TouchpointSkip
-from .services import pick_language
+from . import advisory_locks, attributes, sending_rules
+from .customers import CustomerIn, resolve_customers
+from .invitations import InvitationBatch, Skip
+from .models import Invitation, Survey, TouchpointEvent, TouchpointSkip
 
 MAX_BATCH = 1000
-MAX_ATTRIBUTES = 50
 FUTURE_TOLERANCE = timedelta(days=1)
 TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
-ATTRIBUTE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,49}$")
-# Invitations that never reached the customer do not count for the fatigue rule.
-NOT_SURVEYED = (Invitation.Status.FAILED, Invitation.Status.SUPPRESSED)
 
 
 @dataclass
@@ -43,11 +39,7 @@ class EventIn:
     type: str
     external_id: str
     occurred_at: datetime
-    email: str
-    name: str
-    customer_id: str | None
-    locale: str
-    time_zone: str
+    customer: CustomerIn
     attributes: dict
 
 
@@ -167,7 +159,6 @@ def parse_event(raw: Any, *, index: int, now: datetime, default_tz) -> EventIn |
                 validate_email(email)
             except ValidationError:
                 errors["customer.email"] = [f"{email[:60]!r} is not an email address."]
-            email = email.lower()
         name = _text(customer, "name", "customer.name", errors, max_length=200)
         customer_id = (
             _text(customer, "external_id", "customer.external_id", errors, max_length=200) or None
@@ -187,25 +178,10 @@ def parse_event(raw: Any, *, index: int, now: datetime, default_tz) -> EventIn |
         ):
             errors["customer"] = ["Give the customer's email or external_id (or both)."]
 
-    attributes = raw.get("attributes")
-    if attributes is None:
-        attributes = {}
-    elif not isinstance(attributes, dict):
-        errors["attributes"] = ['Give an object like {"channel": "web"}.']
-        attributes = {}
-    elif len(attributes) > MAX_ATTRIBUTES:
-        errors["attributes"] = [f"At most {MAX_ATTRIBUTES} attributes."]
-    else:
-        for key, value in attributes.items():
-            if not ATTRIBUTE_NAME_RE.match(key):
-                errors[f"attributes.{key[:50]}"] = [
-                    "An attribute name has letters, digits, '_', '-' or '.' (at most 50)."
-                ]
-            elif isinstance(value, str):
-                if len(value) > 200:
-                    errors[f"attributes.{key}"] = ["At most 200 characters."]
-            elif value is not None and not isinstance(value, bool | int | float):
-                errors[f"attributes.{key}"] = ["Give a string, a number, true/false or null."]
+    attributes_in = raw.get("attributes")
+    if attributes_in is None:
+        attributes_in = {}
+    errors.update(attributes.errors(attributes_in))
 
     if errors:
         return errors
@@ -214,12 +190,8 @@ def parse_event(raw: Any, *, index: int, now: datetime, default_tz) -> EventIn |
         type=type_,
         external_id=external_id,
         occurred_at=occurred_at,
-        email=email,
-        name=name,
-        customer_id=customer_id,
-        locale=locale,
-        time_zone=time_zone,
-        attributes=attributes,
+        customer=CustomerIn(email, customer_id, name, locale, time_zone),
+        attributes=attributes_in,
     )
 
 
@@ -293,29 +265,11 @@ def _server_side_binding():
         raw.cursor_factory = before
 
 
-def _lock(keys: list[str]) -> None:
-    """Serialize concurrent batches on the same events and customers (PostgreSQL advisory locks
-    held to the end of the transaction, taken in one sorted order so they cannot deadlock)."""
-    if connection.vendor != "postgresql" or not keys:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(k)) FROM "
-            "(SELECT DISTINCT hashtextextended(x, 7297) AS k FROM unnest(%s::text[]) AS x "
-            "ORDER BY 1) AS keys",
-            [keys],
-        )
-
-
 def _store(events: list[EventIn], *, now: datetime) -> dict[tuple[str, str], dict]:
     """Write the new events of a batch (already deduplicated) and decide their surveys."""
-    _lock(
-        [f"e:{e.type}:{e.external_id}" for e in events]
-        + [f"m:{e.email}" for e in events if e.email]
-        + [f"x:{e.customer_id}" for e in events if e.customer_id]
-    )
+    advisory_locks.lock(f"e:{e.type}:{e.external_id}" for e in events)
     out: dict[tuple[str, str], dict] = {}
-    existing = _existing_events(events)
+    existing = stored_events(events)
     if existing:
         decisions = _decisions_of(list(existing.values()))
         for key, event_id in existing.items():
@@ -324,79 +278,56 @@ def _store(events: list[EventIn], *, now: datetime) -> dict[tuple[str, str], dic
     if not new:
         return out
 
-    contacts = _upsert_contacts(new, now=now)
-    _lock([f"c:{contact.pk}" for contact in set(contacts.values())])
+    contacts, _ = resolve_customers([e.customer for e in new], now=now)
     surveys = list(
         Survey.objects.filter(
             status=Survey.Status.ACTIVE, touchpoint__in={e.type for e in new}
         ).order_by("id")
     )
-    last_surveyed = _last_surveyed(surveys, contacts.values(), now=now)
-
+    batch = InvitationBatch(surveys=surveys, contacts=contacts, now=now)
     rows = [
         TouchpointEvent(
             type=e.type,
             external_id=e.external_id,
             occurred_at=e.occurred_at,
-            contact=contacts[e.index],
+            contact=contact,
             attributes=e.attributes,
             received_at=now,
         )
-        for e in new
+        for e, contact in zip(new, contacts, strict=True)
     ]
     TouchpointEvent.objects.bulk_create(rows)
 
-    invitations: list[tuple[Invitation, dict]] = []
-    skips: list[TouchpointSkip] = []
     listening = defaultdict(list)
     for survey in surveys:
         listening[survey.touchpoint].append(survey)
-    pending_tokens = sum(len(listening[e.type]) for e in new)
-    token_pairs = iter(tokens.new_salts_and_hashes(pending_tokens)) if pending_tokens else None
+    invited: list[tuple[Invitation, dict]] = []
     for event, row in zip(new, rows, strict=True):
-        contact = contacts[event.index]
         decided: list[dict] = []
         out[(event.type, event.external_id)] = {"id": row.pk, "created": True, "surveys": decided}
         for survey in listening[event.type]:
-            reason, detail = _skip_reason(survey, event, contact, last_surveyed, now=now)
-            if reason:
-                skips.append(
-                    TouchpointSkip(
-                        touchpoint=row, survey=survey, reason=reason, detail=detail, created_at=now
-                    )
-                )
-                decided.append({"survey": survey.slug, "decision": "skipped", "reason": reason})
-                continue
-            tz = sending_rules.zone(contact.time_zone) or sending_rules.site_zone()
-            plan = sending_rules.schedule(survey, occurred_at=event.occurred_at, now=now, tz=tz)
-            salt, token_hash = next(token_pairs)
-            invitation = Invitation(
-                survey=survey,
-                contact=contact,
+            outcome = batch.add(
+                survey,
+                row.contact,
                 touchpoint=row,
-                salt=salt,
-                token_hash=token_hash,
-                locale=pick_language(survey, event.locale, contact.locale),
-                attributes=dict(event.attributes),
-                due_at=plan.due_at,
-                expires_at=plan.expires_at,
-                reminder_due_at=plan.reminder_due_at,
-                created_at=now,
+                locale=event.customer.locale,
+                attributes=event.attributes,
             )
-            entry = {"survey": survey.slug, "decision": "invited", "due_at": plan.due_at}
-            invitations.append((invitation, entry))
+            if isinstance(outcome, Skip):
+                decided.append(
+                    {"survey": survey.slug, "decision": "skipped", "reason": outcome.reason}
+                )
+                continue
+            entry = {"survey": survey.slug, "decision": "invited", "due_at": outcome.due_at}
+            invited.append((outcome, entry))
             decided.append(entry)
-            last_surveyed[contact.pk] = now
-    if invitations:
-        Invitation.objects.bulk_create([inv for inv, _ in invitations])
-        for invitation, entry in invitations:
-            entry["invitation"] = invitation.pk
-    if skips:
-        TouchpointSkip.objects.bulk_create(skips)
+    batch.save()
+    for invitation, entry in invited:
+        entry["invitation"] = invitation.pk
     return out
 
 
-def _existing_events(events: list[EventIn]) -> dict[tuple[str, str], int]:
+def stored_events(events: list[EventIn]) -> dict[tuple[str, str], int]:
     """(type, external_id) → id of the events of the batch that are stored already."""
     by_type = defaultdict(list)
     for e in events:
@@ -424,128 +355,3 @@ def _decisions_of(event_ids: list[int]) -> dict[int, list[dict]]:
     ).values_list("touchpoint_id", "survey__slug", "reason"):
         out[event_id].append({"survey": slug, "decision": "skipped", "reason": reason})
     return out
-
-
-def _upsert_contacts(events: list[EventIn], *, now: datetime) -> dict[int, Contact]:
-    """The contact of every event (by event index): found by external id, else by email
-    (case-insensitive), else created. Names, emails, locales and time zones the events carry
-    update the stored contact (the batch's last word wins)."""
-    ext_ids = {e.customer_id for e in events if e.customer_id}
-    emails = {e.email for e in events if e.email}
-    by_ext = {c.external_id: c for c in Contact.objects.filter(external_id__in=ext_ids)}
-    by_email: dict[str, Contact] = {}
-    if emails:
-        for contact in (
-            Contact.objects.annotate(email_key=Lower("email"))
-            .filter(email_key__in=emails)
-            .order_by("id")
-        ):
-            by_email.setdefault(contact.email.lower(), contact)
-    changed: dict[int, Contact] = {}
-    created: list[Contact] = []
-    out: dict[int, Contact] = {}
-    for e in events:
-        contact = by_ext.get(e.customer_id) if e.customer_id else None
-        if contact is None and e.email:
-            candidate = by_email.get(e.email)
-            if candidate is not None and (not e.customer_id or candidate.external_id is None):
-                contact = candidate
-                if e.customer_id:  # the customer's first event with its id adopts the contact
-                    contact.external_id = e.customer_id
-                    by_ext[e.customer_id] = contact
-                    _mark(contact, changed)
-        if contact is None:
-            contact = Contact(
-                email=e.email,
-                name=e.name,
-                external_id=e.customer_id,
-                locale=e.locale,
-                time_zone=e.time_zone,
-                created_at=now,
-            )
-            created.append(contact)
-            if e.customer_id:
-                by_ext[e.customer_id] = contact
-            if e.email:
-                by_email.setdefault(e.email, contact)
-        else:
-            updates = {"name": e.name, "locale": e.locale, "time_zone": e.time_zone}
-            if e.email and e.email != contact.email.lower():
-                updates["email"] = e.email
-                # A new address is not known to bounce.
-                updates["undeliverable_at"] = None
-                updates["undeliverable_reason"] = ""
-            for attr, value in updates.items():
-                if (value or attr.startswith("undeliverable")) and getattr(contact, attr) != value:
-                    setattr(contact, attr, value)
-                    _mark(contact, changed)
-        out[e.index] = contact
-    if created:
-        Contact.objects.bulk_create(created)
-    if changed:
-        Contact.objects.bulk_update(
-            list(changed.values()),
-            [
-                "email",
-                "name",
-                "external_id",
-                "locale",
-                "time_zone",
-                "undeliverable_at",
-                "undeliverable_reason",
-            ],
-        )
-    return out
-
-
-def _mark(contact: Contact, changed: dict[int, Contact]) -> None:
-    if contact.pk is not None:
-        changed[contact.pk] = contact
-
-
-def _last_surveyed(surveys: list[Survey], contacts, *, now: datetime) -> dict[int, datetime]:
-    """Contact id → time of their latest invitation within the longest fatigue window."""
-    days = max((s.min_days_between_surveys for s in surveys), default=0)
-    ids = {c.pk for c in contacts}
-    if not days or not ids:
-        return {}
-    rows = (
-        Invitation.objects.filter(
-            contact_id__in=ids, is_test=False, created_at__gt=now - timedelta(days=days)
-        )
-        .exclude(status__in=NOT_SURVEYED)
-        .values("contact_id")
-        .annotate(last=Max("created_at"))
-        .values_list("contact_id", "last")
-    )
-    return dict(rows)
-
-
-def _skip_reason(
-    survey: Survey, event: EventIn, contact: Contact, last_surveyed: dict, *, now: datetime
-) -> tuple[str, str] | tuple[None, None]:
-    """Why `survey` does not invite for this event, or (None, None) when it invites."""
-    Reason = TouchpointSkip.Reason
-    mismatch = sending_rules.filter_mismatch(survey.filters, event.attributes)
-    if mismatch:
-        return Reason.FILTERED, mismatch
-    if sending_rules.is_stale(survey, occurred_at=event.occurred_at, now=now):
-        return Reason.STALE, f"occurred {event.occurred_at:%Y-%m-%d}"
-    if not sending_rules.sampled_in(
-        survey_id=survey.pk,
-        touchpoint_type=event.type,
-        external_id=event.external_id,
-        rate=survey.sample_rate,
-    ):
-        return Reason.SAMPLED_OUT, f"sample rate {survey.sample_rate:g}"
-    if contact.unsubscribed_at is not None:
-        return Reason.UNSUBSCRIBED, ""
-    if not contact.email:
-        return Reason.UNDELIVERABLE, "no email address"
-    if contact.undeliverable_at is not None:
-        return Reason.UNDELIVERABLE, contact.undeliverable_reason[:200]
-    days = survey.min_days_between_surveys
-    last = last_surveyed.get(contact.pk)
-    if days and last is not None and last > now - timedelta(days=days):
-        return Reason.FATIGUED, f"last survey {last:%Y-%m-%d %H:%M}"
-    return None, None

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import services, signals
+from . import customers, signals
 from .models import Contact, Invitation
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def _unsubscribed(invitation: Invitation, event: AnymailTrackingEvent, esp_name:
         Invitation.objects.filter(pk=invitation.pk).update(status_reason=note, reminder_due_at=None)
     if not _addressed_to_contact(event, invitation.contact):
         return "noted on the invitation (the customer's address has changed since)"
-    changed = services.unsubscribe(invitation=invitation)
+    changed = customers.unsubscribe(contact=invitation.contact)
     return "customer unsubscribed" if changed else "customer already unsubscribed"
 
 

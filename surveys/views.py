@@ -11,10 +11,10 @@ from django.views.decorators.http import require_http_methods
 
 from csat_platform.boundary import shows_rejected_fields
 
-from . import selectors, services
+from . import customers, responses, selectors
 from .answer_page import page_language, question_views
 from .errors import AlreadyAnswered, DomainError, InvitationClosed
-from .models import Contact, Survey
+from .models import Contact, Survey, primary_of
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -83,7 +83,7 @@ def _answer(request: HttpRequest, token: str, invitation, language: str) -> Http
             status=200 if request.method == "GET" else 409,
         )
     try:
-        services.check_open(invitation)
+        responses.check_open(invitation)
     except InvitationClosed as closed:
         return _render(
             request, "surveys/closed.html", {**context, "message": str(closed)}, status=410
@@ -112,7 +112,7 @@ def _answer(request: HttpRequest, token: str, invitation, language: str) -> Http
     elif request.method == "POST":
         values = {q.key: request.POST.get(q.key, "") for q in questions}
         try:
-            services.record_response(
+            responses.record_response(
                 invitation=invitation, answers=values, locale=language, questions=questions
             )
         except AlreadyAnswered:
@@ -130,10 +130,8 @@ def _answer(request: HttpRequest, token: str, invitation, language: str) -> Http
         else:
             return redirect(f"{reverse('survey-thanks', args=[token])}?lang={language}")
     else:
-        services.record_click(invitation=invitation)
-        primary = next((q for q in questions if q.is_scored and q.primary), None) or next(
-            (q for q in questions if q.is_scored), None
-        )
+        responses.record_click(invitation=invitation)
+        primary = primary_of(questions)
         score = request.GET.get("score")
         if primary is not None and score is not None:
             # Pre-select only: recording needs a person to press the button, because mail
@@ -187,7 +185,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _load(token)
     language = _language(request, invitation)
     if request.method == "POST":
-        services.unsubscribe(invitation=invitation)
+        customers.unsubscribe(contact=invitation.contact)
         done = True
     else:
         done = Contact.objects.filter(

@@ -2,9 +2,10 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from access.roles import MANAGER, SURVEY_ADMIN
-from surveys import services
+from surveys import invitations, services, tokens
 from surveys.api.serializers import SurveySerializer
-from surveys.models import Contact
+from surveys.customers import CustomerIn
+from surveys.models import Contact, Invitation
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -66,3 +67,23 @@ def make_survey(*, slug="shop", questions=None, publish=True, languages=("en",),
         services.publish_survey(survey=survey)
         survey.refresh_from_db()
     return survey
+
+
+def invite(*, survey, email: str, name: str = "", locale: str = "", **kwargs):
+    """A customer's invitation by email, made as the API makes it; (invitation, token)."""
+    customer = CustomerIn(email=email, name=name, locale=locale)
+    return invitations.invite(survey=survey, customer=customer, locale=locale, **kwargs)
+
+
+def make_invitation(
+    survey, contact, *, now=None, touchpoint=None, locale="", attributes=None, **fields
+):
+    """An invitation of `contact` made by the one constructor as of `now` (default: now), then put
+    in the state `fields` describe (sent, answered...) before it is saved; (invitation, token)."""
+    batch = invitations.InvitationBatch(surveys=[survey], contacts=[contact], now=now)
+    made = batch.add(survey, contact, touchpoint=touchpoint, locale=locale, attributes=attributes)
+    assert isinstance(made, Invitation), made
+    for key, value in fields.items():
+        setattr(made, key, value)
+    batch.save()
+    return made, tokens.token_for(made)

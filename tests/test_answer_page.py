@@ -7,13 +7,14 @@ from django.utils import timezone
 from surveys import scales, services
 from surveys.models import Answer, Invitation, Response
 
+from . import factories
 from .factories import make_survey, rating_question
 
 pytestmark = pytest.mark.django_db
 
 
 def invite(survey, email="ana@example.com", locale="en", **kwargs):
-    invitation, token = services.create_invitation(
+    invitation, token = factories.invite(
         survey=survey, email=email, name="Ana", locale=locale, **kwargs
     )
     return invitation, f"/s/{token}/"
@@ -156,7 +157,11 @@ def test_page_speaks_the_customers_language(client):
     assert "Wie zufrieden?" in html and "Sehr zufrieden" in html and 'lang="de"' in html
     html = client.get(url + "?lang=en").content.decode()
     assert "How satisfied?" in html
-    _, url = invite(survey, email="bo@example.com", locale="")
+    # Without a language of the customer's, the invitation speaks the survey's first, as one
+    # made for a touchpoint does; an invitation stored without any follows the browser.
+    invitation, url = invite(survey, email="bo@example.com", locale="")
+    assert invitation.locale == "en"
+    Invitation.objects.filter(pk=invitation.pk).update(locale="")
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
     assert "Wie zufrieden?" in html
 

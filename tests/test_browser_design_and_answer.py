@@ -8,7 +8,7 @@ from django.core import mail
 from csat_platform.celery import app as celery_app
 from surveys.models import Answer, Response, Survey
 
-from .factories import admin_user, manager_user
+from .factories import admin_user, invite, manager_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -112,12 +112,11 @@ def test_admin_designs_publishes_and_a_customer_answers_on_a_phone(
 
 
 def test_answer_page_is_usable_by_keyboard(browser, live_server):
-    from surveys import services
 
     from .factories import make_survey
 
     survey = make_survey(slug="keys")
-    _, token = services.create_invitation(survey=survey, email="k@example.com")
+    _, token = invite(survey=survey, email="k@example.com")
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     page.goto(f"{live_server.url}/s/{token}/")

@@ -5,11 +5,10 @@ import urllib.request
 
 import pytest
 
-from surveys import services
 from surveys.models import Answer, Response
 
 from .conftest import require_postgres
-from .factories import make_survey
+from .factories import invite, make_survey
 
 
 @pytest.fixture
@@ -19,7 +18,7 @@ def postgres_only(transactional_db):
 
 def test_fifty_parallel_submissions_leave_exactly_one_response(postgres_only, live_server):
     survey = make_survey(slug="race")
-    _, token = services.create_invitation(survey=survey, email="race@example.com")
+    _, token = invite(survey=survey, email="race@example.com")
     url = f"{live_server.url}/s/{token}/"
 
     assert urllib.request.urlopen(url).status == 200

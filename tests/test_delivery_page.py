@@ -9,12 +9,12 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from surveys import selectors, services
+from surveys import selectors
 from surveys.models import Contact, Invitation, Response, TouchpointSkip
 from surveys.touchpoints import record_touchpoints
 
 from .conftest import on_postgres  # noqa: F401 - used by skipif
-from .factories import make_survey
+from .factories import make_invitation, make_survey
 
 Status = Invitation.Status
 PAGE = "/design/shop/invitations/"
@@ -22,7 +22,7 @@ PAGE = "/design/shop/invitations/"
 
 def invitation(survey, email, *, status=Status.SENT, reason="", **fields):
     contact = Contact.objects.get_or_create(email=email, defaults={"name": email.split("@")[0]})[0]
-    row, _token = services.new_invitation(survey=survey, contact=contact)
+    row, _token = make_invitation(survey, contact)
     row.status, row.status_reason = status, reason
     if status in (Status.SENT, Status.BOUNCED, Status.EXPIRED) and "sent_at" not in fields:
         fields["sent_at"] = timezone.now() - timedelta(hours=1)

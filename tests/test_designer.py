@@ -5,7 +5,7 @@ from django.core import mail
 
 from surveys.models import Invitation, Survey
 
-from .factories import make_survey
+from .factories import invite, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -123,12 +123,11 @@ def test_mailbox_shows_the_demo_mail(admin_client, settings, tmp_path):
 
 
 def test_delivery_funnel_counts_each_step_once(client, survey):
-    from surveys import services
 
     for i, form in enumerate(
         [None, {"satisfaction": "4"}, {"satisfaction": "2", "comment": "Late parcel"}]
     ):
-        invitation, token = services.create_invitation(survey=survey, email=f"f{i}@example.com")
+        invitation, token = invite(survey=survey, email=f"f{i}@example.com")
         Invitation.objects.filter(pk=invitation.pk).update(
             status="sent", sent_at=invitation.created_at
         )

@@ -5,11 +5,10 @@ import email.policy
 
 import pytest
 
-from surveys import services
 from surveys.emails import InvitationWire, build_invitation_email
 from surveys.models import Contact
 
-from .factories import make_survey
+from .factories import make_invitation, make_survey
 
 NAMES = [
     "Ana",
@@ -56,10 +55,9 @@ def test_fast_path_sends_the_same_message_as_the_plain_build(db, settings, remin
                 email=f"c{index}{locale}{len(reference)}@example.com", name=name, locale=locale
             )
             attributes = {"order_id": reference} if reference else {}
-            invitation, token = services.new_invitation(
-                survey=survey, contact=contact, locale=locale, attributes=attributes
+            invitation, token = make_invitation(
+                survey, contact, locale=locale, attributes=attributes
             )
-            invitation.save()
             plain = build_invitation_email(invitation, token, reminder=reminder)
             fast = wire.build(invitation, token, reminder=reminder)
             assert parsed(fast.data) == parsed(plain.message().as_bytes(linesep="\r\n")), name

@@ -19,9 +19,8 @@ from followups.models import (
     Webhook,
     WebhookDelivery,
 )
-from surveys import services as survey_services
 
-from .factories import UserFactory, make_survey, manager_user
+from .factories import UserFactory, invite, make_survey, manager_user
 from .followups_support import eager_celery, webhook_receiver  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +28,7 @@ pytestmark = pytest.mark.django_db
 
 def answer(client, survey, *, score, comment="", email="ana@example.com", name="Ana", **attrs):
     """A customer answers on the real answer page."""
-    _, token = survey_services.create_invitation(
-        survey=survey, email=email, name=name, attributes=attrs or None
-    )
+    _, token = invite(survey=survey, email=email, name=name, attributes=attrs or None)
     reply = client.post(f"/s/{token}/", {"satisfaction": str(score), "comment": comment})
     assert reply.status_code == 302, reply.content[:500]
     return email
@@ -82,7 +79,7 @@ def test_opening_twice_keeps_one_follow_up(survey, customer):
 
 
 def test_test_responses_open_nothing(survey, eager_celery, django_capture_on_commit_callbacks):  # noqa: F811
-    _, token = survey_services.create_invitation(survey=survey, email="t@example.com", is_test=True)
+    _, token = invite(survey=survey, email="t@example.com", is_test=True)
     with django_capture_on_commit_callbacks(execute=True):
         Client().post(f"/s/{token}/", {"satisfaction": "1"})
     assert FollowUp.objects.count() == 0
@@ -138,10 +135,11 @@ def test_routing_takes_the_first_matching_rule_then_the_default_owner(survey, cu
     RoutingRule.objects.create(
         settings=config, position=2, field="touchpoint_type", value="purchase", owner=touch
     )
-    # Attribute values match without regard to case or surrounding blanks.
-    assert customer(survey, score=1, email="a@example.com", team=" Billing").assignee == billing
+    # Attribute values match exactly, as the dashboard's breakdown shows them.
+    assert customer(survey, score=1, email="a@example.com", team="billing").assignee == billing
     assert customer(survey, score=1, email="b@example.com", team="support").assignee == support
-    # No team: the touchpoint rule matches (every answer here is to a purchase survey).
+    # No matching team: the touchpoint rule matches (every answer here is to a purchase survey).
+    assert customer(survey, score=1, email="e@example.com", team=" Billing").assignee == touch
     follow_up = customer(survey, score=1, email="c@example.com", team="sales")
     assert follow_up.assignee == touch
     assert follow_up.due_at - follow_up.opened_at == timedelta(hours=4)

@@ -10,9 +10,8 @@ from django.contrib.auth.models import Group
 from access.roles import MANAGER, SURVEY_ADMIN
 from followups.models import FollowUp, FollowUpSettings, RoutingRule, Webhook
 from reports.tasks import refresh_rollups
-from surveys import services as survey_services
 
-from .factories import make_survey, manager_user
+from .factories import invite, make_survey, manager_user
 from .followups_support import eager_celery, webhook_receiver  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,7 +36,7 @@ def test_unhappy_customer_is_followed_up_and_resolved(
         name="helpdesk", url=webhook_receiver.url, events=["followup.opened"]
     )
     webhook_receiver.secret = hook.secret
-    _, token = survey_services.create_invitation(
+    _, token = invite(
         survey=survey,
         email="ana@example.com",
         name="Ana Lima",

@@ -10,17 +10,16 @@ from django.test import Client
 
 from followups import services
 from followups.models import FollowUp, FollowUpSettings, RoutingRule
-from surveys import services as survey_services
 from surveys.models import Response
 
-from .factories import UserFactory, admin_user, manager_user
+from .factories import UserFactory, admin_user, invite, manager_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def follow_up(survey):
-    _, token = survey_services.create_invitation(
+    _, token = invite(
         survey=survey, email="ana@example.com", name="Ana <Lima>", attributes={"order": "A-1"}
     )
     Client().post(f"/s/{token}/", {"satisfaction": "1", "comment": "Late <script>x</script>"})

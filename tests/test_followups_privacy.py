@@ -9,16 +9,15 @@ from django.test import Client
 
 from followups import metrics, privacy, services
 from followups.models import FollowUp, Webhook, WebhookDelivery
-from surveys import services as survey_services
 from surveys.models import Contact, Response
 
-from .factories import manager_user
+from .factories import invite, manager_user
 
 pytestmark = pytest.mark.django_db
 
 
 def unhappy(survey, email, name, comment):
-    _, token = survey_services.create_invitation(survey=survey, email=email, name=name)
+    _, token = invite(survey=survey, email=email, name=name)
     Client().post(f"/s/{token}/", {"satisfaction": "1", "comment": comment})
     response = Response.objects.get(contact__email=email)
     return services.open_follow_up(response_id=response.pk)

@@ -12,13 +12,13 @@ from django.test import Client
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from followups import sweep, tasks
+from followups import services as followup_services
+from followups import sweep, tasks, triggers
 from followups.models import FollowUp, FollowUpSettings
-from surveys import services as survey_services
-from surveys.models import Response
+from surveys.models import Answer, Response
 
 from .dashboard_data import respond
-from .factories import make_survey, manager_user, rating_question
+from .factories import invite, make_survey, manager_user, rating_question
 from .followups_support import eager_celery  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def test_a_follow_up_lost_with_the_broker_is_opened_by_the_sweep(
 ):
     owner = manager_user(username="olga", email="olga@example.com")
     FollowUpSettings.objects.create(survey=survey, default_owner=owner)
-    _, token = survey_services.create_invitation(survey=survey, email="ana@example.com")
+    _, token = invite(survey=survey, email="ana@example.com")
     with django_capture_on_commit_callbacks(execute=True):
         reply = Client().post(f"/s/{token}/", {"satisfaction": "1", "comment": "Broken."})
     assert reply.status_code == 302  # the customer's answer is stored all the same
@@ -130,3 +130,77 @@ def test_the_sweep_follows_the_score_and_keyword_rules(db):
     respond(grades, 2, "all good", at=at)
     assert sweep.open_missed(now=now) == 2
     assert set(FollowUp.objects.values_list("response_id", flat=True)) == {worse.pk, asks.pk}
+
+
+def test_answers_that_skipped_the_primary_question_cannot_starve_the_sweep(db, settings):
+    """A skipped primary question calls for no follow-up (no keyword either): the sweep must not
+    pick such answers again and again while a real unhappy answer waits behind them."""
+    two = make_survey(
+        slug="two",
+        questions=[
+            rating_question(primary=True),
+            rating_question(key="delivery"),
+            {"key": "comment", "kind": "comment", "text": "Anything else?"},
+        ],
+    )
+    _, delivery, _ = two.questions.order_by("position")
+    now = timezone.now()
+    skipped = Response.objects.bulk_create(
+        Response(survey=two, submitted_at=now - timedelta(hours=3), touchpoint_type="purchase")
+        for _ in range(250)
+    )
+    Answer.objects.bulk_create(
+        Answer(response=r, question=delivery, score=5, score_norm=1.0, satisfied=True)
+        for r in skipped
+    )
+    unhappy = respond(two, 1, at=now - timedelta(hours=1))
+    assert sweep.open_missed(now=now) == 1
+    assert FollowUp.objects.get().response == unhappy
+    assert sweep.open_missed(now=now) == 0
+    assert sweep.candidates(since=now - timedelta(hours=48), until=now, limit=200) == []
+
+
+def test_the_answer_page_the_task_and_the_sweep_decide_alike(db):
+    """One definition: what the answer page queues, the task opens and the sweep picks."""
+    survey = make_survey(
+        slug="three",
+        questions=[
+            rating_question(primary=True),
+            rating_question(key="delivery"),
+            {"key": "comment", "kind": "comment", "text": "Anything else?"},
+        ],
+    )
+    config = FollowUpSettings.objects.create(survey=survey, score_at_most=2, keywords=["refund"])
+    now = timezone.now()
+    FollowUpSettings.objects.filter(pk=config.pk).update(updated_at=now - timedelta(days=1))
+    overall, delivery, comment = survey.questions.order_by("position")
+    cases = {
+        (1, None, ""): True,  # not satisfied
+        (3, None, ""): True,  # not satisfied either (4 and 5 are)
+        (4, 1, ""): False,  # another question's answer is not the primary answer
+        (None, 1, ""): False,  # nor does it stand in for a skipped primary question
+        (None, 5, "I want a REFUND"): True,  # a keyword, in any case
+        (5, None, "refunded already, thanks"): True,  # the keyword is a part of the text
+        (5, None, "all good"): False,
+    }
+    expected = {}
+    for (score, other, text), opens in cases.items():
+        response = Response.objects.create(
+            survey=survey, submitted_at=now - timedelta(hours=1), touchpoint_type="purchase"
+        )
+        for question, value in ((overall, score), (delivery, other)):
+            if value is not None:
+                Answer.objects.create(
+                    response=response,
+                    question=question,
+                    score=value,
+                    satisfied=question.is_satisfied(value),
+                )
+        if text:
+            Answer.objects.create(response=response, question=comment, text=text)
+        expected[response.pk] = opens
+        assert triggers.needs_follow_up(response) is opens, (score, other, text)
+    picked = set(sweep.candidates(since=now - timedelta(days=1), until=now, limit=200))
+    assert picked == {pk for pk, opens in expected.items() if opens}
+    for pk, opens in expected.items():
+        assert (followup_services.open_follow_up(response_id=pk) is not None) is opens

@@ -252,7 +252,7 @@ def test_a_draft_survey_is_refused(tmp_path):
         ("submitted_at,scroe", "unknown column 'scroe'"),
         ("submitted_at,comment", "the file has no 'score' column"),
         ("submitted_at,score,score", "the column 'score' appears twice"),
-        ("submitted_at,score,attr.bad name", "an attribute name has letters"),
+        ("submitted_at,score,attr.bad name", "'bad name' is not an attribute name"),
     ],
 )
 def test_a_bad_header_writes_nothing(tmp_path, header, message):

@@ -15,11 +15,10 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from csat_platform import boundary
-from surveys import services
 from surveys.models import Answer, Contact, Invitation, Response, Survey, TouchpointEvent
 
 from .dashboard_data import respond
-from .factories import make_survey
+from .factories import invite, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -72,9 +71,7 @@ def test_nesting_is_allowed_up_to_the_limit():
 
 def test_a_nul_in_the_answer_page_comment_shows_the_form_again_with_a_400():
     survey = make_survey(languages=("en", "de"))
-    _invitation, token = services.create_invitation(
-        survey=survey, email="ana@example.com", name="Ana", locale="de"
-    )
+    _invitation, token = invite(survey=survey, email="ana@example.com", name="Ana", locale="de")
     response = APIClient().post(f"/s/{token}/", {"satisfaction": "4", "comment": "a\x00b"})
     assert response.status_code == 400
     page = response.content.decode()

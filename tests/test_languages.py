@@ -8,8 +8,9 @@ import time_machine
 from django.utils import timezone
 
 from surveys import services
-from surveys.models import Response
+from surveys.models import Invitation, Response
 
+from . import factories
 from .factories import make_survey, rating_question
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,14 @@ def multilingual():
 
 
 def invite(survey, locale=""):
-    _, token = services.create_invitation(survey=survey, email="ana@example.com", locale=locale)
+    _, token = factories.invite(survey=survey, email="ana@example.com", locale=locale)
+    return f"/s/{token}/"
+
+
+def invite_without_language(survey) -> str:
+    """An invitation stored without a language (made before invitations fixed theirs)."""
+    invitation, token = factories.invite(survey=survey, email="ana@example.com")
+    Invitation.objects.filter(pk=invitation.pk).update(locale="")
     return f"/s/{token}/"
 
 
@@ -64,8 +72,16 @@ def test_invitation_locale_from_the_customer_comes_before_the_browser(client, mu
     assert shown(client.get(url, HTTP_ACCEPT_LANGUAGE="da,en;q=0.5")) == "de"
 
 
+def test_a_customer_without_a_language_is_invited_in_the_surveys_first(client, multilingual):
+    """As for a touchpoint: the invitation's language is the one its email is written in, so
+    the delivery figures per language and the page agree."""
+    url = invite(multilingual, locale="fr")
+    assert Invitation.objects.get().locale == "en"
+    assert shown(client.get(url, HTTP_ACCEPT_LANGUAGE="da")) == "en"
+
+
 def test_browser_language_among_the_surveys_languages_when_no_locale(client, multilingual):
-    url = invite(multilingual)
+    url = invite_without_language(multilingual)
     # Dutch is preferred but the survey does not speak it: the next browser language is taken.
     assert shown(client.get(url, HTTP_ACCEPT_LANGUAGE="nl-NL,nl;q=0.9,da;q=0.8")) == "da"
 
@@ -104,7 +120,7 @@ def test_stored_response_locale_is_the_language_shown(client, multilingual):
 
 
 def test_response_locale_without_a_switch_is_the_resolved_language(client, multilingual):
-    url = invite(multilingual)
+    url = invite_without_language(multilingual)
     client.post(url, {"satisfaction": "5"}, HTTP_ACCEPT_LANGUAGE="pl-PL")
     assert Response.objects.get().locale == "pl"
 
@@ -138,7 +154,7 @@ def test_expired_page_speaks_the_customers_language(client, multilingual):
 
 
 def test_closed_page_speaks_the_browsers_language(client, multilingual):
-    url = invite(multilingual)
+    url = invite_without_language(multilingual)
     services.change_status(survey=multilingual, status="archived")
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="da-DK")
     assert page.status_code == 410

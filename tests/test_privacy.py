@@ -15,11 +15,10 @@ from rest_framework.test import APIClient
 from access.models import ApiKey
 from privacy import services, signals
 from privacy.models import ErasureLog
-from surveys import selectors, tokens
-from surveys import services as survey_services
+from surveys import responses, selectors, tokens
 from surveys.models import Answer, Contact, Invitation, Response, TouchpointEvent
 
-from .factories import make_survey
+from .factories import make_invitation, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -51,15 +50,18 @@ def answered(survey, contact, score, comment="", *, days_ago=0, order="O-1"):
         contact=contact,
         attributes=attributes,
     )
-    invitation, token = survey_services.new_invitation(
-        survey=survey, contact=contact, locale=contact.locale, attributes=attributes, due_at=at
+    invitation, token = make_invitation(
+        survey,
+        contact,
+        now=at,
+        touchpoint=touchpoint,
+        locale=contact.locale,
+        attributes=attributes,
+        status=Invitation.Status.SENT,
+        sent_at=at,
     )
-    invitation.touchpoint = touchpoint
-    invitation.created_at = at
-    invitation.status, invitation.sent_at = Invitation.Status.SENT, at
-    invitation.save()
     with time_machine.travel(at + timedelta(minutes=5), tick=False):
-        response = survey_services.record_response(
+        response = responses.record_response(
             invitation=invitation,
             answers={"satisfaction": str(score), "comment": comment},
             locale=contact.locale,
@@ -205,8 +207,7 @@ def test_erased_customers_old_link_no_longer_opens(client, world):
 
 
 def test_scheduled_invitation_of_an_erased_customer_is_not_sent(world):
-    invitation, _ = survey_services.new_invitation(survey=world["survey"], contact=world["ana"])
-    invitation.save()
+    invitation, _ = make_invitation(world["survey"], world["ana"])
     services.erase_customer(email=ANA["email"], via="test")
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.SUPPRESSED

@@ -22,7 +22,7 @@ from reports.models import (
 from reports.tasks import refresh_rollups
 from reports.vocabulary import respondents_scope
 from surveys.models import Contact, Invitation, TouchpointEvent
-from tests.factories import make_survey, rating_question
+from tests.factories import make_invitation, make_survey, rating_question
 from tests.report_data import add_response
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rollups_engine")]
@@ -215,16 +215,16 @@ def test_deleted_responses_leave_the_rollups_on_refresh():
 
 
 def test_answer_page_marks_the_day_dirty_in_one_statement(client, django_assert_num_queries):
-    from surveys import services
+    from surveys import responses
 
     survey = make_survey(slug="hot", questions=[rating_question(primary=True, required=True)])
     contact = Contact.objects.create(email="hot@example.com")
-    invitation, _token = services.new_invitation(survey=survey, contact=contact)
-    invitation.sent_at = datetime(2026, 1, 3, 8, tzinfo=UTC)
-    invitation.save()
+    invitation, _token = make_invitation(
+        survey, contact, sent_at=datetime(2026, 1, 3, 8, tzinfo=UTC)
+    )
     from reports.receivers import mark_response_days
 
-    response = services.record_response(
+    response = responses.record_response(
         invitation=invitation, answers={"satisfaction": "4"}, locale="en"
     )
     DirtyDay.objects.all().delete()
@@ -384,14 +384,11 @@ def test_the_funnel_counts_invitations_sent_in_the_range_from_the_rollups():
 
 
 def test_a_late_click_reaches_the_funnel_of_the_day_the_invitation_was_sent(client):
-    from surveys import services
-
     survey = make_survey(slug="clicks", questions=[rating_question(primary=True, required=True)])
     contact = Contact.objects.create(email="click@example.com")
-    invitation, token = services.new_invitation(survey=survey, contact=contact)
-    invitation.status, invitation.sent_at = "sent", datetime(2026, 1, 3, 8, tzinfo=UTC)
-    invitation.expires_at = None
-    invitation.save()
+    invitation, token = make_invitation(
+        survey, contact, status="sent", sent_at=datetime(2026, 1, 3, 8, tzinfo=UTC), expires_at=None
+    )
     rollups.rebuild()
     DirtyDay.objects.all().delete()
     assert client.get(f"/s/{token}/?score=4").status_code == 200

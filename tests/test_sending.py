@@ -10,7 +10,7 @@ from django.utils import timezone
 from surveys import sending, services
 from surveys.models import Contact, Invitation, Survey, TouchpointEvent
 
-from .factories import make_survey
+from .factories import make_invitation, make_survey
 from .mail_servers import ScriptedSmtp, SilentSmtp
 
 Status = Invitation.Status
@@ -18,18 +18,8 @@ Status = Invitation.Status
 
 def due_invitation(survey, *, email="ana@example.com", name="Ana", locale="", **fields):
     contact = Contact.objects.create(email=email, name=name, locale=locale)
-    invitation, token = services.new_invitation(
-        survey=survey,
-        contact=contact,
-        locale=locale,
-        attributes=fields.pop("attributes", None),
-        due_at=fields.pop("due_at", timezone.now() - timedelta(seconds=1)),
-        touchpoint=fields.pop("touchpoint", None),
-    )
-    for key, value in fields.items():
-        setattr(invitation, key, value)
-    invitation.save()
-    return invitation, token
+    fields.setdefault("due_at", timezone.now() - timedelta(seconds=1))
+    return make_invitation(survey, contact, locale=locale, **fields)
 
 
 def send_due() -> dict:
@@ -89,10 +79,7 @@ def test_default_texts_use_the_touchpoint_reference_and_english(db, smtp_server)
     touchpoint = TouchpointEvent.objects.create(
         type="purchase", external_id="ORD-992", occurred_at=timezone.now(), contact=contact
     )
-    invitation, _ = services.new_invitation(
-        survey=survey, contact=contact, touchpoint=touchpoint, due_at=timezone.now()
-    )
-    invitation.save()
+    make_invitation(survey, contact, touchpoint=touchpoint)
     send_due()
     message = smtp_server.wait_for(1)[0]["message"]
     text = message.get_body(preferencelist=("plain",)).get_content()

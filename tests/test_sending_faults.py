@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from csat_platform.celery import app as celery_app
-from surveys import services
+from surveys.invitations import InvitationBatch
 from surveys.models import Contact, Invitation
 
 from .celery_processes import CeleryProcesses, require_real_services, wait_until
@@ -49,11 +49,10 @@ def many_due_invitations(count: int) -> None:
     contacts = Contact.objects.bulk_create(
         [Contact(email=f"c{i}@example.com", name=f"Customer {i}") for i in range(count)]
     )
-    now = timezone.now()
-    Invitation.objects.bulk_create(
-        [services.new_invitation(survey=survey, contact=c, due_at=now)[0] for c in contacts],
-        batch_size=500,
-    )
+    batch = InvitationBatch(surveys=[survey], contacts=contacts)
+    for contact in contacts:
+        batch.add(survey, contact)
+    batch.save()
 
 
 def settled() -> bool:

@@ -46,21 +46,27 @@ def test_only_active_surveys_listening_to_the_type_invite():
     assert TouchpointEvent.objects.count() == 3  # every event is kept, surveyed or not
 
 
-def test_attribute_filters_let_through_only_matching_touchpoints():
-    survey = make_survey(slug="calls", filters={"channel": ["web", "Phone"]})
+def test_attribute_filters_let_through_only_exactly_matching_touchpoints():
+    """Values compare exactly, as the dashboard's breakdown shows them: a filter on "Phone" and
+    "web" takes neither "phone" nor "WEB"; numbers and true/false as JSON writes them."""
+    survey = make_survey(slug="calls", filters={"channel": ["web", "Phone"], "vip": ["true"]})
     record_touchpoints(
         items=[
-            event(1, attributes={"channel": "phone"}),
-            event(2, attributes={"channel": "WEB"}),
-            event(3, attributes={"channel": "email"}),
-            event(4, attributes={}),
+            event(1, attributes={"channel": "Phone", "vip": True}),
+            event(2, attributes={"channel": "web", "vip": "true"}),
+            event(3, attributes={"channel": "WEB", "vip": True}),
+            event(4, attributes={"channel": "phone", "vip": True}),
+            event(5, attributes={"channel": "web", "vip": False}),
+            event(6, attributes={"vip": True}),
         ]
     )
     invited = Invitation.objects.filter(survey=survey).values_list("touchpoint__external_id")
     assert sorted(x for (x,) in invited) == ["e-1", "e-2"]
     assert {s.touchpoint.external_id: s.detail for s in skips(survey, "filtered")} == {
-        "e-3": "channel = email",
-        "e-4": "no channel",
+        "e-3": "channel = WEB",
+        "e-4": "channel = phone",
+        "e-5": "vip = False",
+        "e-6": "no channel",
     }
 
 

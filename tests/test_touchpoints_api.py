@@ -246,20 +246,20 @@ def test_contacts_of_one_batch_are_merged_too(key_client, survey):
 
 def test_an_error_in_the_middle_of_a_batch_leaves_nothing_half_written(survey, monkeypatch):
     calls = {"n": 0}
-    original = tokens.new_salts_and_hashes
+    original = tokens.salts_and_hashes
 
-    def failing(count):
+    def failing():
         calls["n"] += 1
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tokens, "new_salts_and_hashes", failing)
+    monkeypatch.setattr(tokens, "salts_and_hashes", failing)
     with pytest.raises(RuntimeError):
         record_touchpoints(items=[event(n) for n in range(50)])
     assert calls["n"] == 1
     assert TouchpointEvent.objects.count() == 0
     assert Contact.objects.count() == 0
     assert Invitation.objects.count() == 0
-    monkeypatch.setattr(tokens, "new_salts_and_hashes", original)
+    monkeypatch.setattr(tokens, "salts_and_hashes", original)
     assert record_touchpoints(items=[event(n) for n in range(50)]).created == 50
 
 

@@ -13,8 +13,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from csat_platform.boundary import problem_in_row
+from surveys import attributes as attribute_rules
+from surveys.languages import match_language
 from surveys.models import Question
-from surveys.services import match_language, scored_answer
+from surveys.responses import scored_answer
 from surveys.touchpoints import LOCALE_RE, TYPE_RE
 
 from .. import periods
@@ -149,8 +151,9 @@ def parse_row(spec: ImportSpec, line: int, values: list[str], *, now: datetime) 
     attributes = {}
     for index, name in spec.attributes:
         text = values[index].strip()
-        if len(text) > MAX_VALUE:
-            reasons.append(f"attr.{name} has more than {MAX_VALUE} characters")
+        problem = attribute_rules.value_error(text)
+        if problem:
+            reasons.append(f"attr.{name}: {problem}")
         elif text:
             attributes[name] = text
     if reasons:

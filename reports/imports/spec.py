@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from surveys import attributes as attribute_rules
 from surveys import scales
 from surveys.errors import DomainError
 from surveys.models import Question, Survey
-from surveys.touchpoints import ATTRIBUTE_NAME_RE
 
 COLUMNS = (
     "submitted_at",
@@ -21,8 +21,6 @@ COLUMNS = (
 )
 REQUIRED = ("submitted_at", "score")
 ATTR_PREFIX = "attr."
-MAX_ATTRIBUTES = 50
-MAX_ATTRIBUTE_NAME = 50
 BATCH_SIZE = 2000
 
 
@@ -86,11 +84,9 @@ def plan_import(
         name = raw.strip()
         if name.lower().startswith(ATTR_PREFIX):
             attribute = name[len(ATTR_PREFIX) :]
-            if not ATTRIBUTE_NAME_RE.match(attribute):  # the names ingest accepts
-                raise ImportFileError(
-                    f"column {raw!r}: an attribute name has letters, digits, '_', '-' and '.' "
-                    f"(at most {MAX_ATTRIBUTE_NAME}), e.g. attr.region"
-                )
+            problem = attribute_rules.name_error(attribute)
+            if problem:
+                raise ImportFileError(f"column {raw!r}: {problem}")
             name = ATTR_PREFIX + attribute
             attributes.append((index, attribute))
         else:
@@ -109,8 +105,8 @@ def plan_import(
             f"the file has no {' and no '.join(repr(c) for c in missing)} column "
             f"(its header: {', '.join(header)})"
         )
-    if len(attributes) > MAX_ATTRIBUTES:
-        raise ImportFileError(f"at most {MAX_ATTRIBUTES} attr.<name> columns")
+    if len(attributes) > attribute_rules.MAX_ATTRIBUTES:
+        raise ImportFileError(f"at most {attribute_rules.MAX_ATTRIBUTES} attr.<name> columns")
     if "comment" in columns and comment_question is None:
         raise ImportFileError(
             "the file has a 'comment' column but the survey has no comment question: add one "

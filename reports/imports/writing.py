@@ -10,13 +10,13 @@ from datetime import date, datetime
 
 from django.db import connection, transaction
 from django.db.models import Max
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from privacy.models import ErasedIdentifier
 from privacy.services import subject_hash
+from surveys.customers import CustomerIn, resolve_customers
 from surveys.models import Answer, Contact, Response, Survey
-from surveys.services import scored_answer
+from surveys.responses import scored_answer
 
 from .. import periods, rollups
 from .rows import Row, parse_row, row_key
@@ -264,54 +264,16 @@ def _erased_lines(rows: list[Row]) -> set[int]:
 
 
 def _contacts(rows: list[Row], *, now: datetime) -> tuple[dict[int, Contact], int]:
-    """The contact of every row (by line) that names one: found by customer_id (external id),
-    else by email (case-insensitive), else created. An email-matched contact without an
-    external id adopts the row's customer_id, as with touchpoint events. Nothing else stored
-    about a contact is changed by history."""
-    ext_ids = {r.customer_id for r in rows if r.customer_id}
-    emails = {r.email for r in rows if r.email}
-    by_ext = {c.external_id: c for c in Contact.objects.filter(external_id__in=ext_ids)}
-    by_email: dict[str, Contact] = {}
-    if emails:
-        for contact in (
-            Contact.objects.annotate(email_key=Lower("email"))
-            .filter(email_key__in=emails)
-            .order_by("id")
-        ):
-            by_email.setdefault(contact.email.lower(), contact)
-    created: list[Contact] = []
-    adopted: dict[int, Contact] = {}
-    out: dict[int, Contact] = {}
-    for row in rows:
-        contact = by_ext.get(row.customer_id) if row.customer_id else None
-        if contact is None and row.email:
-            candidate = by_email.get(row.email)
-            if candidate is not None and (not row.customer_id or candidate.external_id is None):
-                contact = candidate
-                if row.customer_id:
-                    contact.external_id = row.customer_id
-                    by_ext[row.customer_id] = contact
-                    if contact.pk is not None:
-                        adopted[contact.pk] = contact
-        if contact is None and (row.email or row.customer_id):
-            contact = Contact(
-                email=row.email,
-                external_id=row.customer_id or None,
-                locale=row.locale,
-                created_at=now,
-            )
-            created.append(contact)
-            if row.customer_id:
-                by_ext[row.customer_id] = contact
-            if row.email:
-                by_email.setdefault(row.email, contact)
-        if contact is not None:
-            out[row.line] = contact
-    if created:
-        Contact.objects.bulk_create(created, batch_size=batch_size_for(Contact))
-    if adopted:
-        Contact.objects.bulk_update(list(adopted.values()), ["external_id"])
-    return out, len(created)
+    """The contact of every row (by line) that names one, found or made by the one customer
+    rule (surveys.customers), as for touchpoint events; history changes nothing else stored
+    about a known customer. Returns them and how many were created."""
+    named = [r for r in rows if r.email or r.customer_id]
+    contacts, created = resolve_customers(
+        [CustomerIn(email=r.email, external_id=r.customer_id, locale=r.locale) for r in named],
+        now=now,
+        update=False,
+    )
+    return {r.line: c for r, c in zip(named, contacts, strict=True) if c is not None}, created
 
 
 # --- the rollups -------------------------------------------------------------------------------

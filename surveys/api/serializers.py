@@ -3,15 +3,16 @@ means the survey's first language. Validation names the field; services do the w
 
 from __future__ import annotations
 
-import re
+from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from surveys import scales
+from surveys import attributes, scales
+from surveys.invitations import invitation_link
 from surveys.models import Survey, Touchpoint
-from surveys.services import invitation_link
 
 LANGUAGE_CODES = [code for code, _ in settings.LANGUAGES]
 
@@ -234,10 +235,9 @@ class SurveySerializer(serializers.Serializer):
 
     def validate_filters(self, value):
         for name in value:
-            if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,49}$", name):
-                raise serializers.ValidationError(
-                    f"{name[:50]!r} is not an attribute name (letters, digits, '_', '-', '.')."
-                )
+            problem = attributes.name_error(name)
+            if problem:
+                raise serializers.ValidationError(problem)
         return {name: [v.strip() for v in values] for name, values in value.items()}
 
     def validate(self, attrs):
@@ -307,12 +307,26 @@ def _hhmm(value) -> str | None:
 
 
 class InvitationRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    """Who (an email and/or the customer's external id, matched as touchpoints match them), and
+    optionally when: `send_at` replaces the survey's send delay, never its quiet hours."""
+
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    external_id = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     locale = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
     attributes = serializers.DictField(
-        child=serializers.CharField(max_length=200, allow_blank=True), required=False, default=dict
+        required=False, default=dict, help_text='{"channel": "web", ...}, as on touchpoints'
     )
+    send_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="At most a year ahead."
+    )
+
+    def validate_send_at(self, value):
+        if value is not None and value > timezone.now() + timedelta(days=366):
+            raise serializers.ValidationError("Give a time at most a year ahead.")
+        return value
 
 
 class InvitationSerializer(serializers.Serializer):
@@ -321,6 +335,7 @@ class InvitationSerializer(serializers.Serializer):
     email = serializers.CharField(source="contact.email")
     locale = serializers.CharField()
     status = serializers.CharField()
+    due_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     link = serializers.SerializerMethodField()
 

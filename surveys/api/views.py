@@ -5,7 +5,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from surveys import selectors, services
+from surveys import invitations, selectors, services
+from surveys.customers import CustomerIn
 from surveys.models import Survey
 from surveys.survey_templates import TEMPLATES
 from surveys.translations import missing_translations
@@ -89,12 +90,26 @@ class SurveyPublishView(APIView):
 class SurveyInvitationView(APIView):
     error_statuses = (409,)
 
-    @extend_schema(request=InvitationRequestSerializer, responses={201: InvitationSerializer})
+    @extend_schema(
+        request=InvitationRequestSerializer,
+        responses={201: InvitationSerializer},
+        description="An invitation under the survey's sending rules (send delay, quiet hours, "
+        "expiry, fatigue, unsubscribes): 409 with a `reason` (unsubscribed, undeliverable, "
+        "fatigued) when they invite nobody now.",
+    )
     def post(self, request, slug):
         survey = get_object_or_404(Survey, slug=slug)
         serializer = InvitationRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invitation, token = services.create_invitation(survey=survey, **serializer.validated_data)
+        data = serializer.validated_data
+        customer = CustomerIn(**{k: data[k] for k in ("email", "external_id", "name", "locale")})
+        invitation, token = invitations.invite(
+            survey=survey,
+            customer=customer,
+            locale=data["locale"],
+            attributes=data["attributes"],
+            send_at=data["send_at"],
+        )
         data = InvitationSerializer(invitation, context={"token": token}).data
         return Response(data, status=status.HTTP_201_CREATED)
 

@@ -17,9 +17,8 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from csat_platform.boundary import problem_in_row
-from surveys import sending_rules
-from surveys.models import TouchpointEvent
-from surveys.touchpoints import MAX_BATCH, parse_event, record_touchpoints
+from surveys import attributes, sending_rules
+from surveys.touchpoints import MAX_BATCH, parse_event, record_touchpoints, stored_events
 
 EVENT_COLUMNS = ("type", "external_id", "occurred_at")
 CUSTOMER_COLUMNS = {
@@ -141,17 +140,9 @@ class Command(BaseCommand):
             if isinstance(parsed, dict):
                 summary.rejected.append((line, describe(parsed)))
             else:
-                valid.append((parsed.type, parsed.external_id))
-        stored = set()
-        for type_ in {t for t, _ in valid}:
-            ids = [e for t, e in valid if t == type_]
-            stored |= {
-                (type_, e)
-                for e in TouchpointEvent.objects.filter(
-                    type=type_, external_id__in=ids
-                ).values_list("external_id", flat=True)
-            }
-        for key in valid:
+                valid.append(parsed)
+        stored = stored_events(valid)
+        for key in ((e.type, e.external_id) for e in valid):
             if key in stored or key in seen:
                 summary.duplicates += 1
             else:
@@ -219,6 +210,11 @@ def check_header(header: list[str]) -> list[str]:
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
     if duplicated:
         problems.append("repeated column(s) " + ", ".join(duplicated))
+    for column in columns:
+        if column.startswith(ATTRIBUTE_PREFIX):
+            problem = attributes.name_error(column.removeprefix(ATTRIBUTE_PREFIX))
+            if problem:
+                problems.append(f"column {column!r}: {problem.rstrip('.')}")
     if problems:
         expected = ", ".join([*EVENT_COLUMNS, *CUSTOMER_COLUMNS, f"{ATTRIBUTE_PREFIX}<name>"])
         raise CommandError(

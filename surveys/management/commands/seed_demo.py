@@ -13,6 +13,7 @@ from followups import demo as followups_demo
 from reports import rollups
 from surveys import demo as delivery_demo
 from surveys import scales, services
+from surveys.invitations import InvitationBatch
 from surveys.models import Answer, Contact, Invitation, Response, Survey, TouchpointEvent
 
 DEMO_USERS = (
@@ -181,22 +182,22 @@ class Command(BaseCommand):
                     attributes=attributes,
                     received_at=sent_at - timedelta(minutes=survey.send_delay_minutes),
                 )
-                invitation, _ = services.new_invitation(
-                    survey=survey,
-                    contact=contact,
+                # Invited as the touchpoint would have been then, and sent on time.
+                batch = InvitationBatch(surveys=[survey], contacts=[contact], now=sent_at)
+                invitation = batch.add(
+                    survey,
+                    contact,
+                    touchpoint=touchpoint,
                     locale=contact.locale,
                     attributes=attributes,
-                    due_at=sent_at,
-                    touchpoint=touchpoint,
                 )
                 invitation.status = Invitation.Status.SENT
                 invitation.sent_at = sent_at
-                invitation.created_at = sent_at
                 if rng.random() < 0.45:
                     invitation.clicked_at = sent_at + timedelta(minutes=rng.randint(5, 600))
                     if rng.random() < 0.8:
                         invitation.answered_at = invitation.clicked_at + timedelta(minutes=1)
-                invitation.save()
+                batch.save()
                 if invitation.answered_at:
                     self._respond(survey, questions, invitation, attributes, rng, day, days)
                     responses += 1
