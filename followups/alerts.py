@@ -16,6 +16,7 @@ from reports import periods, service
 from reports.query import default_interval
 from surveys.models import Survey
 
+from . import signals
 from .models import CsatAlert, FollowUpSettings, Webhook
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def alert_owner(survey: Survey):
 
 
 def _notify(survey: Survey, kind: str, details: dict) -> None:
-    from . import services, tasks
+    from . import services
 
     message = _message(kind, details)
     data = {
@@ -127,7 +128,7 @@ def _notify(survey: Survey, kind: str, details: dict) -> None:
         **details,
     }
     services.queue_webhook_event(event=Webhook.Event.CSAT_ALERT, survey=survey, data=data)
-    transaction.on_commit(lambda: tasks.send_alert_mail.delay(survey.pk, data))
+    signals.csat_alert_raised.send(sender=Survey, survey_id=survey.pk, data=data)
 
 
 def check_survey(survey: Survey, now: datetime | None = None) -> list[str]:

@@ -37,3 +37,8 @@ def notify_owner(sender, follow_up_id: int, **kwargs) -> None:
 @receiver(signals.webhook_deliveries_queued, dispatch_uid="followups.deliver_webhooks")
 def deliver_webhooks(sender, delivery_ids: list[int], **kwargs) -> None:
     transaction.on_commit(lambda: [tasks.deliver_webhook.delay(pk) for pk in delivery_ids])
+
+
+@receiver(signals.csat_alert_raised, dispatch_uid="followups.mail_alert")
+def mail_alert(sender, survey_id: int, data: dict, **kwargs) -> None:
+    transaction.on_commit(lambda: tasks.send_alert_mail.delay(survey_id, data))

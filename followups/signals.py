@@ -7,3 +7,5 @@ from django.dispatch import Signal
 follow_up_opened = Signal()
 # Webhook deliveries were written and wait to be sent. Sent with delivery_ids.
 webhook_deliveries_queued = Signal()
+# A survey's CSAT alert was raised: its owner is to be mailed. Sent with survey_id and data.
+csat_alert_raised = Signal()
