@@ -8,12 +8,17 @@ import threading
 
 class ScriptedSmtp:
     """Answers RCPT TO per address: a reply string always, or a list of replies, one per attempt,
-    after which the address is accepted. Every accepted message is kept (recipient, Message-ID)."""
+    after which the address is accepted. Every accepted message's recipients are kept. For an
+    address in `hang_up_after_end`, the server takes the message, then hangs up without an answer.
+    """
 
-    def __init__(self, replies: dict[str, str | list[str]]):
+    def __init__(
+        self, replies: dict[str, str | list[str]], *, hang_up_after_end: tuple[str, ...] = ()
+    ):
         from aiosmtpd.controller import Controller
 
         self.replies = {k: (list(v) if isinstance(v, list) else v) for k, v in replies.items()}
+        self.hang_up_after_end = set(hang_up_after_end)
         self.accepted: list[str] = []
         self.lock = threading.Lock()
         server = self
@@ -32,6 +37,8 @@ class ScriptedSmtp:
             async def handle_DATA(self, srv, session, envelope):
                 with server.lock:
                     server.accepted.extend(envelope.rcpt_tos)
+                if server.hang_up_after_end & set(envelope.rcpt_tos):
+                    srv.transport.abort()  # the answer never leaves
                 return "250 OK"
 
         with socket.socket() as s:
