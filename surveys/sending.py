@@ -38,6 +38,8 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from csat_platform.prepared import prepared_cursor
+
 from . import tokens
 from .emails import InvitationWire, WireEmail, build_invitation_email
 from .models import Invitation, Survey
@@ -546,8 +548,8 @@ class _Batch:
         )
         if handover is not None and outcome is not None:
             sql += " RETURNING id"
-        with _statement_cursor() as cursor:
-            cursor.execute(sql, params, **_PREPARED if connection.vendor == "postgresql" else {})
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, params)
             if handover is not None and outcome is not None:
                 handed = handover.pk in {pk for (pk,) in cursor.fetchall()}
             else:
@@ -570,8 +572,8 @@ class _Batch:
             ops.adapt_datetimefield_value(handover),
             *held_params,
         ]
-        with _statement_cursor() as cursor:
-            cursor.execute(sql, params, **_PREPARED if connection.vendor == "postgresql" else {})
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, params)
             return cursor.rowcount == 1
 
     def record_sent(self, invitation: Invitation, handover: datetime, message_id: str) -> None:
@@ -761,24 +763,6 @@ def _abort(smtp: smtplib.SMTP, code: int) -> None:
     else:
         with contextlib.suppress(smtplib.SMTPServerDisconnected):
             smtp.rset()
-
-
-_PREPARED = {"prepare": True}
-
-
-@contextlib.contextmanager
-def _statement_cursor():
-    """A cursor for the per-message statement: on PostgreSQL a server-side prepared one (its
-    plan is made once per connection), else Django's own."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            yield cursor
-        return
-    import psycopg
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        yield cursor
 
 
 def _update_returns_rows() -> bool:

@@ -1,0 +1,30 @@
+"""Statements that run on every answer or every email: on PostgreSQL, planned once per connection.
+
+Django sends each statement as text to be parsed and planned again; the few statements on the
+hot paths (the answer page's lookups, a sending worker's per-message UPDATEs) go through a
+server-side prepared statement instead.
+"""
+
+import contextlib
+from collections.abc import Iterator
+
+import psycopg
+from django.db import connection
+
+
+class _PreparingCursor(psycopg.Cursor):
+    def execute(self, query, params=None, **options):
+        return super().execute(query, params, prepare=True, **options)
+
+
+@contextlib.contextmanager
+def prepared_cursor() -> Iterator:
+    """A cursor whose execute(sql, params) PostgreSQL parses and plans once per connection;
+    Django's own cursor on other databases. Same %s placeholders, same transaction."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, _PreparingCursor(connection.connection) as cursor:
+        yield cursor
