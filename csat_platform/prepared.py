@@ -9,7 +9,8 @@ import contextlib
 from collections.abc import Iterator
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 class _PreparingCursor(psycopg.Cursor):
@@ -18,13 +19,15 @@ class _PreparingCursor(psycopg.Cursor):
 
 
 @contextlib.contextmanager
-def prepared_cursor() -> Iterator:
+def prepared_cursor(db: BaseDatabaseWrapper | None = None) -> Iterator:
     """A cursor whose execute(sql, params) PostgreSQL parses and plans once per connection;
-    Django's own cursor on other databases. Same %s placeholders, same transaction."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    Django's own cursor on other databases. Same %s placeholders, same transaction. `db`: the
+    default database's wrapper, which a caller running many statements may look up once."""
+    db = db or connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             yield cursor
         return
-    connection.ensure_connection()
-    with connection.wrap_database_errors, _PreparingCursor(connection.connection) as cursor:
+    db.ensure_connection()
+    with db.wrap_database_errors, _PreparingCursor(db.connection) as cursor:
         yield cursor

@@ -8,9 +8,9 @@
    handover has two marks. `handover_at` is set by an UPDATE (only while the claim is still ours
    and nobody handed the row over yet) that also records the previous message's outcome; over
    SMTP the envelope, DATA and the message without its end ("\r\n.\r\n") travel meanwhile, which
-   the server cannot deliver. `terminator_at` is committed right before that end is written;
-   the server's answer is recorded with the next message's handover (the batch's last one by
-   its own UPDATE). They run in autocommit.
+   the server cannot deliver. `terminator_at` is committed once the server accepted the
+   envelope, and the end is written only after both; the server's answer is recorded with the
+   next message's handover (the batch's last one by its own UPDATE). They run in autocommit.
 3. A claim found again with only `handover_at` set was interrupted before its end left: the
    server has nothing to deliver, so it is sent again. One found with `terminator_at` set was
    interrupted after: the server may or may not have it. It is marked failed with that reason
@@ -27,6 +27,8 @@ import random
 import re
 import smtplib
 import socket
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +36,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -253,6 +255,10 @@ class _Batch:
         self.outcome: _Outcome | None = None
         self.helper: ThreadPoolExecutor | None = None  # talks SMTP while we write the handover
         self.unfinished = False  # the connection is inside DATA, before the message's end
+        self.envelope_accepted = False  # the current message's, set by the helper thread
+        # The database, looked up once: through django.db.connection every attribute costs a
+        # context-local lookup, and the per-message statements read a dozen.
+        self.db = connections[DEFAULT_DB_ALIAS]
         self.upcoming: Invitation | None = None  # the batch's next row
         self.prebuilt: tuple[int, WireEmail | EmailMultiAlternatives] | None = None
 
@@ -339,7 +345,7 @@ class _Batch:
         return self.build(invitation)
 
     def prebuild(self) -> None:
-        """Build the next row's message while the helper thread talks to the mail server."""
+        """Build the next row's message while the mail server takes this one in."""
         if self.upcoming is None:
             return
         try:
@@ -374,10 +380,15 @@ class _Batch:
             _abort(smtp, 0)
             raise smtplib.SMTPRecipientsRefused(refused)
 
-    def open_data(self, message: WireEmail) -> None:
+    def open_data(self, message: WireEmail, accepted: threading.Event) -> None:
         """The envelope, DATA and the message without its end ("\\r\\n.\\r\\n"): until that end
-        the server holds an unfinished transaction it must discard, nothing it can deliver."""
-        self.envelope(message)
+        the server holds an unfinished transaction it must discard, nothing it can deliver.
+        `accepted` is set once the envelope is accepted (`self.envelope_accepted`) or refused."""
+        try:
+            self.envelope(message)
+            self.envelope_accepted = True
+        finally:
+            accepted.set()
         smtp = self.mail.connection
         code, reply = smtp.docmd("data")
         if code != 354:
@@ -386,11 +397,13 @@ class _Batch:
         self.unfinished = True
         smtp.send(_dot_stuffed(message.data))
 
-    def end_data(self) -> None:
-        """Write the end of the message and read the server's answer to it."""
+    def end_data(self, meanwhile: Callable[[], None]) -> None:
+        """Write the end of the message, run `meanwhile` while the server takes the message in,
+        then read the server's answer."""
         smtp = self.mail.connection
         self.unfinished = False
         smtp.send(b".\r\n")
+        meanwhile()
         code, reply = smtp.getreply()
         if code != 250:
             _abort(smtp, code)
@@ -398,19 +411,26 @@ class _Batch:
 
     def send_wire(self, invitation: Invitation, message: WireEmail, now: datetime) -> str:
         """Send over Django's SMTP backend: the envelope, DATA and the message without its end
-        travel while the first mark is written, the end only once the second is committed."""
+        travel while the marks are written, the end only once the second is committed."""
         if now >= self.lease:
             self.flush()
             return "skipped"  # the lease ran out: another claim may hold the row
         self.helper = self.helper or ThreadPoolExecutor(max_workers=1)
-        opening = self.helper.submit(self.open_data, message)
+        self.envelope_accepted = False
+        accepted = threading.Event()
+        opening = self.helper.submit(self.open_data, message, accepted)
+        marked = False
         try:
             handed = self.handover(invitation, now)
             if handed:
-                self.prebuild()
+                # Once the server accepted the envelope, the second mark is written while DATA
+                # and the content travel: committed before the end all the same. (Should DATA
+                # be refused after all, that refusal is recorded as the outcome.)
+                accepted.wait()
+                marked = self.envelope_accepted and self.mark_end(invitation, now)
         finally:
             refused = opening.exception()
-        if not handed or (refused is None and not self.mark_end(invitation, now)):
+        if not handed or (refused is None and not marked):
             # The claim was lost (its lease ran out and another worker took the row). The server
             # holds an unfinished message at most: closing the connection discards it (inside
             # DATA, no RSET can).
@@ -419,7 +439,7 @@ class _Batch:
         if refused is not None:
             return self.failed(invitation, now, refused)
         try:
-            self.end_data()
+            self.end_data(meanwhile=self.prebuild)  # the next message is built meanwhile
         except smtplib.SMTPResponseException as raw:  # the server answered: it took nothing
             return self.failed(invitation, now, raw)
         except Exception as raw:  # noqa: BLE001 - the end went out, its answer never came
@@ -494,7 +514,7 @@ class _Batch:
 
     def held_sql(self) -> tuple[str, list[object]]:
         """`held` for the per-message statements, as SQL and its parameters."""
-        lease = connection.ops.adapt_datetimefield_value(self.lease)
+        lease = self.db.ops.adapt_datetimefield_value(self.lease)
         if self.kind == INVITATION:
             return "status = %s AND lease_expires_at = %s", [Status.SENDING.value, lease]
         held = "status = %s AND reminder_due_at = %s AND reminder_sent_at IS NULL"
@@ -505,10 +525,10 @@ class _Batch:
         marked interrupted meanwhile takes it) and set `handover` on a row this claim still holds
         and nobody else handed over (or only a dead copy of this batch, before the end of the
         message: whose mark is then replaced). Returns whether the handover was set."""
-        if outcome is not None and handover is not None and not _update_returns_rows():
+        if outcome is not None and handover is not None and not _update_returns_rows(self.db):
             self.write(outcome, None)
             outcome = None
-        ops, quote = connection.ops, connection.ops.quote_name
+        ops, quote = self.db.ops, self.db.ops.quote_name
 
         def value(v: object) -> object:
             return ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v
@@ -548,7 +568,7 @@ class _Batch:
         )
         if handover is not None and outcome is not None:
             sql += " RETURNING id"
-        with prepared_cursor() as cursor:
+        with prepared_cursor(self.db) as cursor:
             cursor.execute(sql, params)
             if handover is not None and outcome is not None:
                 handed = handover.pk in {pk for (pk,) in cursor.fetchall()}
@@ -560,7 +580,7 @@ class _Batch:
     def mark_end(self, invitation: Invitation, handover: datetime) -> bool:
         """Commit the second mark, right before the end of the message is written: from here the
         server may have it. False if the handover is no longer this batch's."""
-        ops, quote = connection.ops, connection.ops.quote_name
+        ops, quote = self.db.ops, self.db.ops.quote_name
         held, held_params = self.held_sql()
         sql = (
             f"UPDATE {quote(Invitation._meta.db_table)} SET terminator_at = %s "
@@ -572,7 +592,7 @@ class _Batch:
             ops.adapt_datetimefield_value(handover),
             *held_params,
         ]
-        with prepared_cursor() as cursor:
+        with prepared_cursor(self.db) as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount == 1
 
@@ -765,10 +785,10 @@ def _abort(smtp: smtplib.SMTP, code: int) -> None:
             smtp.rset()
 
 
-def _update_returns_rows() -> bool:
+def _update_returns_rows(db) -> bool:
     """UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35."""
-    return connection.vendor == "postgresql" or (
-        connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+    return db.vendor == "postgresql" or (
+        db.vendor == "sqlite" and db.Database.sqlite_version_info >= (3, 35)
     )
 
 

@@ -273,7 +273,7 @@ def test_a_row_another_run_of_the_claim_handed_over_meanwhile_is_not_sent_twice(
 def test_outcomes_are_recorded_alike_where_an_update_cannot_return_rows(
     db, scripted_smtp, monkeypatch
 ):
-    monkeypatch.setattr(sending, "_update_returns_rows", lambda: False)  # SQLite before 3.35
+    monkeypatch.setattr(sending, "_update_returns_rows", lambda db: False)  # SQLite before 3.35
     server = scripted_smtp({"nobody@example.com": "550 5.1.1 No such user"})
     survey = make_survey()
     first, _ = due_invitation(survey, email="first@example.com")

@@ -164,6 +164,26 @@ def test_a_lost_answer_to_the_end_of_the_message_fails_it_and_retries_the_rest(d
     assert marks(third)[0] == Status.SCHEDULED and third.attempts == 0
 
 
+def test_a_refusal_of_the_end_of_the_message_is_an_answer_retried_or_failed_as_usual(
+    db, scripted_smtp
+):
+    server = scripted_smtp(
+        {},
+        end_replies={
+            "c0@example.com": "451 4.3.0 Try again later",
+            "c1@example.com": "554 5.7.1 Rejected",
+        },
+    )
+    survey = make_survey()
+    first, second, third = three_due(survey)
+    assert send_due() == {"retrying": 1, "failed": 1, "sent": 1}
+    assert server.accepted == ["c2@example.com"]  # the connection went on after both
+    assert marks(first) == (Status.SCHEDULED, False, False)
+    assert first.status_reason.startswith("retrying: 451")
+    assert marks(second) == (Status.FAILED, False, False)
+    assert second.status_reason.startswith("554")
+
+
 def test_a_claim_lost_inside_data_discards_the_unfinished_message_and_the_batch_goes_on(
     db, smtp_server, monkeypatch
 ):
@@ -173,8 +193,8 @@ def test_a_claim_lost_inside_data_discards_the_unfinished_message_and_the_batch_
     open_data, handover = sending._Batch.open_data, sending._Batch.handover
     at_server = threading.Event()
 
-    def open_data_and_tell(batch, message):
-        open_data(batch, message)
+    def open_data_and_tell(batch, message, accepted):
+        open_data(batch, message, accepted)
         at_server.set()
 
     def handover_after_a_redelivered_copy_took_it(batch, invitation, now, **kwargs):
