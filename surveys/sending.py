@@ -430,7 +430,7 @@ class _Batch:
                 marked = self.envelope_accepted and self.mark_end(invitation, now)
         finally:
             refused = opening.exception()
-        if not handed or (refused is None and not marked):
+        if not handed or (self.envelope_accepted and not marked):
             # The claim was lost (its lease ran out and another worker took the row). The server
             # holds an unfinished message at most: closing the connection discards it (inside
             # DATA, no RSET can).
