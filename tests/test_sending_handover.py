@@ -223,3 +223,30 @@ def test_without_an_end_to_hold_back_an_esp_call_is_failed_if_killed_during_it(
     assert send_due() == {"sent": 1}
     assert sorted(m.to[0] for m in mail.outbox) == ["c0@example.com", "c2@example.com"]
     assert marks(second)[0] == Status.FAILED and second.status_reason == sending.INTERRUPTED
+
+
+@pytest.mark.parametrize("after_the_end", [False, True])
+def test_a_reminder_caught_between_the_marks_goes_again_and_after_them_never_twice(
+    db, smtp_server, monkeypatch, after_the_end
+):
+    survey = make_survey(reminder_after_days=3)
+    invitation, _ = due_invitation(survey)
+    assert send_due() == {"sent": 1}
+    Invitation.objects.update(reminder_due_at=timezone.now() - timedelta(minutes=1))
+    claim = sending.claim_reminders()
+    crash_on_call(monkeypatch, "end_data" if after_the_end else "mark_end", 1, after=after_the_end)
+    with pytest.raises(Crash):
+        sending.send_batch(claim)
+    monkeypatch.undo()
+    # The reminder's claim runs out: reminder_due_at is its lease's end.
+    Invitation.objects.update(reminder_due_at=timezone.now() - timedelta(seconds=1))
+    assert send_due() == ({} if after_the_end else {"sent": 1})
+    assert emails_to(smtp_server) == {"ana@example.com": 2}  # the invitation, one reminder
+    invitation.refresh_from_db()
+    assert invitation.status == Status.SENT and invitation.reminder_due_at is None
+    if after_the_end:
+        assert invitation.reminder_sent_at is None
+        assert invitation.status_reason == f"reminder {sending.INTERRUPTED}"
+    else:
+        assert invitation.reminder_sent_at is not None
+        assert (invitation.handover_at, invitation.terminator_at) == (None, None)
