@@ -1,9 +1,11 @@
 """`make demo`: migrate, seed demo data, and run the web server with a real Celery worker and beat."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -31,8 +33,13 @@ class Command(BaseCommand):
         # and beat included (by default it would end this process alone and leave them running).
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            children.append(subprocess.Popen([*celery, "worker", "-l", "warning", "-c", "2"]))
-            children.append(subprocess.Popen([*celery, "beat", "-l", "warning"]))
+            for role in (["worker", "-c", "2"], ["beat"]):
+                # A process group of its own: a signal to the demo's group (Ctrl-C, `kill --
+                # -PGID`) reaches the worker's pool only through the worker's own shutdown, and
+                # whatever of it outlives that is ended with the group.
+                children.append(
+                    subprocess.Popen([*celery, *role, "-l", "warning"], start_new_session=True)
+                )
             self.serve(addr)
         except KeyboardInterrupt:
             pass
@@ -40,14 +47,7 @@ class Command(BaseCommand):
             # A second Ctrl-C or SIGTERM must not cut this short and leave a child behind.
             interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            for child in children:
-                child.send_signal(signal.SIGTERM)
-            for child in children:
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
+            _stop(children)
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, interrupt)
 
@@ -74,3 +74,17 @@ class Command(BaseCommand):
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def _stop(children: list[subprocess.Popen], *, grace: float = 10) -> None:
+    """Warm shutdown (SIGTERM) of each child; a group still there after `grace` is killed."""
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in children:
+        try:
+            child.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
