@@ -252,9 +252,13 @@ class Invitation(models.Model):
     status_reason = models.CharField(max_length=500, blank=True)
     due_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    # Set just before a message is handed to the mail server and cleared once its outcome is
-    # recorded: a claim found with it set was interrupted mid-handover (see surveys.sending).
+    # The handover's two marks, cleared once its outcome is recorded (see surveys.sending).
+    # handover_at: a worker took this message's handover; the server may have its envelope and
+    # content but not its end, so it has nothing it could deliver: a claim found so is resent.
     handover_at = models.DateTimeField(null=True, blank=True)
+    # terminator_at: committed right before the end of the message (SMTP's DATA terminator; an
+    # ESP's API call) leaves: a claim found with it set has an unknown outcome and is not resent.
+    terminator_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     message_id = models.CharField(max_length=255, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

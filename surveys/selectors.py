@@ -1,12 +1,16 @@
 """Everything that reads surveys and invitations for pages and the API."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from csat_platform.prepared import prepared_cursor
 
 from . import scales, tokens
 from .models import Answer, Contact, Invitation, Question, Survey, TouchpointSkip
@@ -22,14 +26,64 @@ def invitation_for_token(token: str) -> Invitation | None:
     """The invitation a link token belongs to, with its survey; None if unknown."""
     if not tokens.looks_like_token(token):
         return None
-    # No ORDER BY (token_hash is unique) and only the columns the pages read: this query runs on
-    # every answer-page request.
-    rows = list(
-        Invitation.objects.select_related("survey")
-        .only(*ANSWER_PAGE_FIELDS)
-        .filter(token_hash=tokens.hash_token(token))[:1]
+    query = _answer_page_query(connection.vendor)
+    with prepared_cursor() as cursor:
+        cursor.execute(query.sql, [tokens.hash_token(token)])
+        row = cursor.fetchone()
+    return query.invitation(row) if row else None
+
+
+@dataclass(frozen=True)
+class _AnswerPageQuery:
+    """`Invitation.objects.select_related("survey").only(*ANSWER_PAGE_FIELDS)` by token hash,
+    with its SQL and its columns' converters made once: this query runs on every answer-page
+    request, and building it through the ORM cost more than the rest of the page's reads."""
+
+    sql: str
+    invitation_fields: tuple[str, ...]
+    survey_fields: tuple[str, ...]
+    converters: tuple[tuple[int, tuple], ...]  # (column, ((converter, expression), ...))
+
+    def invitation(self, row: tuple) -> Invitation:
+        values = list(row)
+        for index, column_converters in self.converters:
+            for convert, expression in column_converters:
+                values[index] = convert(values[index], expression, connection)
+        split = len(self.invitation_fields)
+        invitation = Invitation.from_db(connection.alias, self.invitation_fields, values[:split])
+        survey = Survey.from_db(connection.alias, self.survey_fields, values[split:])
+        Invitation.survey.field.set_cached_value(invitation, survey)
+        return invitation
+
+
+@functools.cache
+def _answer_page_query(vendor: str) -> _AnswerPageQuery:
+    def fields(model, names: set[str]) -> list:
+        # In the model's column order, as Model.from_db() takes a subset of its columns.
+        return [f for f in model._meta.concrete_fields if f.name in names or f.attname in names]
+
+    invitation = fields(Invitation, {n for n in ANSWER_PAGE_FIELDS if "__" not in n})
+    survey = fields(Survey, {n[8:] for n in ANSWER_PAGE_FIELDS if n.startswith("survey__")})
+    columns = [f.get_col("i") for f in invitation] + [f.get_col("s") for f in survey]
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {', '.join(f'{c.alias}.{quote(c.target.column)}' for c in columns)} "
+        f"FROM {quote(Invitation._meta.db_table)} i "
+        f"INNER JOIN {quote(Survey._meta.db_table)} s ON s.{quote(Survey._meta.pk.column)} = "
+        f"i.{quote(Invitation.survey.field.column)} "
+        f"WHERE i.{quote(Invitation._meta.get_field('token_hash').column)} = %s"
     )
-    return rows[0] if rows else None
+    converters = []
+    for index, column in enumerate(columns):
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if found:
+            converters.append((index, tuple((convert, column) for convert in found)))
+    return _AnswerPageQuery(
+        sql,
+        tuple(f.attname for f in invitation),
+        tuple(f.attname for f in survey),
+        tuple(converters),
+    )
 
 
 ANSWER_PAGE_FIELDS = (

@@ -56,7 +56,12 @@ def send_test_invitation(invitation_id: int) -> dict[str, int]:
     lease = sending.lease_end(now)
     claimed = Invitation.objects.filter(
         pk=invitation_id, status=Invitation.Status.SCHEDULED, is_test=True
-    ).update(status=Invitation.Status.SENDING, lease_expires_at=lease, handover_at=None)
+    ).update(
+        status=Invitation.Status.SENDING,
+        lease_expires_at=lease,
+        handover_at=None,
+        terminator_at=None,
+    )
     if claimed != 1:
         return {}  # beat's tick claimed it first and sends it
     return sending.send_batch(sending.Claim(sending.INVITATION, [invitation_id], lease))

@@ -154,6 +154,26 @@ def smtp_server(settings):
     server.stop()
 
 
+@pytest.fixture
+def scripted_smtp(settings):
+    """Starts SMTP servers that refuse or hang up as scripted (tests.mail_servers.ScriptedSmtp)."""
+    from .mail_servers import ScriptedSmtp
+
+    servers = []
+
+    def start(replies, **options):
+        server = ScriptedSmtp(replies, **options).start()
+        servers.append(server)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = False
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 # --- a real browser ----------------------------------------------------------------------------------
 
 

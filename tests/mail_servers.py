@@ -8,12 +8,23 @@ import threading
 
 class ScriptedSmtp:
     """Answers RCPT TO per address: a reply string always, or a list of replies, one per attempt,
-    after which the address is accepted. Every accepted message is kept (recipient, Message-ID)."""
+    after which the address is accepted. Every accepted message's recipients are kept. For an
+    address in `end_replies`, the end of its message is answered so (a refusal keeps nothing); for
+    one in `hang_up_after_end`, the server takes the message, then hangs up without an answer.
+    """
 
-    def __init__(self, replies: dict[str, str | list[str]]):
+    def __init__(
+        self,
+        replies: dict[str, str | list[str]],
+        *,
+        end_replies: dict[str, str] | None = None,
+        hang_up_after_end: tuple[str, ...] = (),
+    ):
         from aiosmtpd.controller import Controller
 
         self.replies = {k: (list(v) if isinstance(v, list) else v) for k, v in replies.items()}
+        self.end_replies = end_replies or {}
+        self.hang_up_after_end = set(hang_up_after_end)
         self.accepted: list[str] = []
         self.lock = threading.Lock()
         server = self
@@ -30,8 +41,13 @@ class ScriptedSmtp:
                 return "250 OK"
 
             async def handle_DATA(self, srv, session, envelope):
+                for address in envelope.rcpt_tos:
+                    if address in server.end_replies:
+                        return server.end_replies[address]
                 with server.lock:
                     server.accepted.extend(envelope.rcpt_tos)
+                if server.hang_up_after_end & set(envelope.rcpt_tos):
+                    srv.transport.abort()  # the answer never leaves
                 return "250 OK"
 
         with socket.socket() as s:

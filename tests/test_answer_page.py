@@ -236,3 +236,32 @@ def test_answer_page_sets_no_cookie_and_a_plain_form_post_is_enough(survey):
     response = strict.post(url, {"satisfaction": "4"})
     assert response.status_code == 302
     assert not response.cookies
+
+
+def test_the_token_lookup_loads_what_the_orm_loads_and_nothing_more_later(
+    survey, django_assert_num_queries
+):
+    """The answer page's lookup is written out by hand for speed: it must give the same
+    invitation and survey as the ORM query it replaces, JSON and times decoded alike."""
+    from surveys import selectors
+
+    invitation, url = invite(survey, attributes={"order_id": "A-17", "channel": "web"})
+    Invitation.objects.filter(pk=invitation.pk).update(
+        sent_at=timezone.now(), expires_at=timezone.now() + timedelta(days=3)
+    )
+    expected = (
+        Invitation.objects.select_related("survey")
+        .only(*selectors.ANSWER_PAGE_FIELDS)
+        .get(pk=invitation.pk)
+    )
+    found = selectors.invitation_for_token(url.split("/")[2])
+    with django_assert_num_queries(0):
+        for name in selectors.ANSWER_PAGE_FIELDS:
+            path = name.split("__")
+            if path[0] == "survey":
+                assert getattr(found.survey, path[1]) == getattr(expected.survey, path[1]), name
+            else:
+                assert getattr(found, name) == getattr(expected, name), name
+    assert found.attributes == {"order_id": "A-17", "channel": "web"}
+    assert found.sent_at.tzinfo is not None and found.survey.languages == ["en"]
+    assert selectors.invitation_for_token("A" * 32) is None
