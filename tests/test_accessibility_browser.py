@@ -13,10 +13,12 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from access.models import ApiKey
+from access.roles import MANAGER, SURVEY_ADMIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -105,6 +107,9 @@ def audit_role(browser, base: str, username: str, password: str) -> tuple[list[s
 
 @pytest.fixture
 def demo(live_server):
+    # A transactional test before this one may have flushed the groups the migration made.
+    for role in (MANAGER, SURVEY_ADMIN):
+        Group.objects.get_or_create(name=role)
     call_command("seed_demo", days=8, per_day=10, stdout=open("/dev/null", "w"))  # noqa: SIM115
     return live_server.url
 
