@@ -80,8 +80,12 @@ def test_a_signed_delivery_makes_one_touchpoint_and_one_invitation(case):
 def test_a_forged_signature_is_401_and_stores_nothing(case):
     _, connector, _, payload, headers = case
     body = p.dumps(payload())
-    signed = headers("not-the-secret" if connector.provider != "generic" else
-                     "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=", body)
+    signed = headers(
+        "not-the-secret"
+        if connector.provider != "generic"
+        else "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=",
+        body,
+    )
     response = post(connector, body, signed)
     assert response.status_code == 401
     assert not TouchpointEvent.objects.exists()
@@ -197,13 +201,19 @@ def test_shopify_order_fields_become_customer_and_attributes(shop):
 def test_shopify_orders_paid_acts_only_when_chosen(shop):
     connector = connect("shopify", shop)
     body = p.dumps(p.shopify_order())
-    assert post(connector, body, p.shopify_headers(SECRET, body, topic="orders/paid")).json()[
-        "outcome"
-    ] == "ignored"
+    assert (
+        post(connector, body, p.shopify_headers(SECRET, body, topic="orders/paid")).json()[
+            "outcome"
+        ]
+        == "ignored"
+    )
     services.update_connector(connector=connector, data={"events": ["orders/paid"]})
-    assert post(connector, body, p.shopify_headers(SECRET, body, topic="orders/paid")).json()[
-        "outcome"
-    ] == "accepted"
+    assert (
+        post(connector, body, p.shopify_headers(SECRET, body, topic="orders/paid")).json()[
+            "outcome"
+        ]
+        == "accepted"
+    )
 
 
 def test_stripe_session_and_its_payment_intent_are_one_touchpoint(shop):
@@ -279,7 +289,9 @@ def test_a_rotated_secret_replaces_the_old_one(shop):
 
 def test_unknown_address_get_and_oversized_body(shop, settings):
     connector = connect("shopify", shop)
-    assert Client().post("/hooks/nosuch/", b"{}", content_type="application/json").status_code == 404
+    assert (
+        Client().post("/hooks/nosuch/", b"{}", content_type="application/json").status_code == 404
+    )
     assert Client().get(f"/hooks/{connector.public_id}/").status_code == 405
     settings.CONNECTORS_MAX_BODY_BYTES = 1024
     body = p.dumps(p.shopify_order(note="x" * 2000))
