@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys import attributes as attribute_rules
 from surveys.errors import DomainError
@@ -38,7 +39,9 @@ class ConnectorError(DomainError):
 def _survey(slug: Any) -> Survey:
     survey = Survey.objects.filter(slug=slug).first() if isinstance(slug, str) else None
     if survey is None:
-        raise ConnectorError(f"There is no survey {str(slug)[:60]!r}.", field="survey")
+        raise ConnectorError(
+            _("There is no survey %(slug)s.") % {"slug": repr(str(slug)[:60])}, field="survey"
+        )
     return survey
 
 
@@ -48,9 +51,11 @@ def _events(provider: str, events: Any) -> list[str]:
         return list(PROVIDERS[provider].default_events)
     if not isinstance(events, list) or any(e not in known for e in events):
         choices = ", ".join(known) or "none"
-        raise ConnectorError(f"Choose events among: {choices}.", field="events")
+        raise ConnectorError(
+            _("Choose events among: %(choices)s.") % {"choices": choices}, field="events"
+        )
     if known and not events:
-        raise ConnectorError("Choose at least one event.", field="events")
+        raise ConnectorError(_("Choose at least one event."), field="events")
     return list(dict.fromkeys(events))
 
 
@@ -59,13 +64,14 @@ def _mapping(mapping: Any) -> dict:
         return {}
     if not isinstance(mapping, dict) or len(mapping) > attribute_rules.MAX_ATTRIBUTES:
         raise ConnectorError(
-            'Give the mapping as {"attribute": "path.in.payload"}.', field="mapping"
+            _('Give the mapping as {"attribute": "path.in.payload"}.'), field="mapping"
         )
     for name, path in mapping.items():
         problem = attribute_rules.name_error(name)
         if problem or not isinstance(path, str) or not 0 < len(path) <= 200:
             raise ConnectorError(
-                problem or f"Give the payload path of {name!r} as text.", field="mapping"
+                problem or _("Give the payload path of %(name)s as text.") % {"name": repr(name)},
+                field="mapping",
             )
     return mapping
 
@@ -75,12 +81,15 @@ def _secret(provider: str, secret: Any) -> str:
     if secret in (None, ""):
         if spec.given_secret:
             raise ConnectorError(
-                f"Paste the signing secret {spec.label} shows for the webhook.", field="secret"
+                _("Paste the signing secret %(provider)s shows for the webhook.")
+                % {"provider": spec.label},
+                field="secret",
             )
         return spec.new_secret()
     if not isinstance(secret, str) or not secret.strip() or len(secret) > MAX_SECRET:
         raise ConnectorError(
-            f"Give the secret as text of at most {MAX_SECRET} characters.", field="secret"
+            _("Give the secret as text of at most %(n)d characters.") % {"n": MAX_SECRET},
+            field="secret",
         )
     secret = secret.strip()
     if provider == "generic":
@@ -90,7 +99,7 @@ def _secret(provider: str, secret: Any) -> str:
             Webhook(secret)
         except Exception:
             raise ConnectorError(
-                "Give a whsec_ secret (base64 after the prefix).", field="secret"
+                _("Give a whsec_ secret (base64 after the prefix)."), field="secret"
             ) from None
     return secret
 
@@ -109,7 +118,10 @@ def create_connector(
     """A new connector; its secret is the one given (required where the provider makes it)
     or a new random one."""
     if provider not in PROVIDERS:
-        raise ConnectorError(f"Choose a provider among: {', '.join(PROVIDERS)}.", field="provider")
+        raise ConnectorError(
+            _("Choose a provider among: %(names)s.") % {"names": ", ".join(PROVIDERS)},
+            field="provider",
+        )
     return Connector.objects.create(
         provider=provider,
         survey=_survey(survey),
@@ -162,19 +174,30 @@ class Answer:
     body: dict
 
 
-def top_fields(payload: Any) -> dict:
-    """The payload's top-level fields as the delivery log shows them: scalars clipped, objects
-    and lists by their size."""
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{{{len(value)} fields}}"
+    if isinstance(value, list):
+        return f"[{len(value)} items]"
+    return json.dumps(value, ensure_ascii=False)[:120]
+
+
+def top_fields(payload: Any, *, limit: int = 40) -> dict:
+    """The payload's top-level fields as the delivery log shows them, an object's own fields
+    one level down ("ticket.status"): scalars clipped, deeper objects and lists by size."""
     if not isinstance(payload, dict):
         return {}
-    shown = {}
-    for key, value in list(payload.items())[:40]:
-        if isinstance(value, dict):
-            shown[str(key)[:60]] = f"{{{len(value)} fields}}"
-        elif isinstance(value, list):
-            shown[str(key)[:60]] = f"[{len(value)} items]"
+    shown: dict[str, str] = {}
+    for key, value in payload.items():
+        if len(shown) >= limit:
+            break
+        if isinstance(value, dict) and value:
+            for sub, inner in value.items():
+                if len(shown) >= limit:
+                    break
+                shown[f"{key}.{sub}"[:80]] = _shown(inner)
         else:
-            shown[str(key)[:60]] = json.dumps(value, ensure_ascii=False)[:120]
+            shown[str(key)[:80]] = _shown(value)
     return shown
 
 

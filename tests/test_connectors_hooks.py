@@ -314,3 +314,4 @@ def test_deliveries_are_capped_per_connector(shop, settings):
         post(connector, body, p.shopify_headers(SECRET, body, topic="orders/create"))
     assert connector.deliveries.count() <= 5 + 10
     assert connector.deliveries.order_by("-id").first().fields["id"] == "30"
+    assert connector.deliveries.order_by("-id").first().fields["customer.first_name"] == '"Jon"'
