@@ -82,6 +82,8 @@ class Delivery(models.Model):
         indexes = [
             # serves the replay check: has this connector seen the provider's delivery id?
             models.Index(fields=["connector", "delivery_id"], name="connector_delivery_id"),
+            # serves the delivery log (a connector's newest first) and the retention cap's trim
+            models.Index(fields=["connector", "-id"], name="connector_delivery_newest"),
         ]
 
     def __str__(self) -> str:

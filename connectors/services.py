@@ -204,7 +204,7 @@ def top_fields(payload: Any, *, limit: int = 40) -> dict:
 def _record(connector: Connector, **fields) -> Delivery:
     delivery = Delivery.objects.create(connector=connector, **fields)
     keep = settings.CONNECTORS_DELIVERY_RETENTION
-    if delivery.pk % 10 == 0:  # trim now and then: the cap is a bound, not an exact count
+    if delivery.pk % 50 == 0:  # trim now and then: the cap is kept within 50 rows
         cutoff = (
             Delivery.objects.filter(connector=connector)
             .order_by("-id")

@@ -309,9 +309,9 @@ def test_a_nul_byte_in_a_signed_body_is_400(shop):
 def test_deliveries_are_capped_per_connector(shop, settings):
     settings.CONNECTORS_DELIVERY_RETENTION = 5
     connector = connect("shopify", shop)
-    for n in range(30):
+    for n in range(120):
         body = p.dumps(p.shopify_order(order_id=n + 1))
         post(connector, body, p.shopify_headers(SECRET, body, topic="orders/create"))
-    assert connector.deliveries.count() <= 5 + 10
-    assert connector.deliveries.order_by("-id").first().fields["id"] == "30"
+    assert connector.deliveries.count() <= 5 + 50
+    assert connector.deliveries.order_by("-id").first().fields["id"] == "120"
     assert connector.deliveries.order_by("-id").first().fields["customer.first_name"] == '"Jon"'
