@@ -304,14 +304,20 @@ def receive(*, connector: Connector, headers, body: bytes, now: datetime | None 
             _record(connector, outcome=Delivery.Outcome.IGNORED, error=received.ignored, **common)
         )
 
-    result = record_touchpoints(items=[received.event], now=now).items[0]
-    if result.status == "rejected":
-        error = "; ".join(f"{k}: {' '.join(v)}" for k, v in result.errors.items())
-        return _answer(_record(connector, outcome=Delivery.Outcome.REJECTED, error=error, **common))
-    outcome = (
-        Delivery.Outcome.ACCEPTED if result.status == "created" else Delivery.Outcome.DUPLICATE
-    )
-    error = "" if result.status == "created" else "This order or ticket was recorded before."
-    return _answer(
-        _record(connector, outcome=outcome, touchpoint_id=result.id, error=error, **common)
-    )
+    # The touchpoint and its delivery row in one transaction: one commit (one WAL flush) per
+    # delivery, as for the API, and no touchpoint without the delivery that made it.
+    with transaction.atomic():
+        result = record_touchpoints(items=[received.event], now=now).items[0]
+        if result.status == "rejected":
+            error = "; ".join(f"{k}: {' '.join(v)}" for k, v in result.errors.items())
+            delivery = _record(connector, outcome=Delivery.Outcome.REJECTED, error=error, **common)
+        else:
+            created = result.status == "created"
+            delivery = _record(
+                connector,
+                outcome=Delivery.Outcome.ACCEPTED if created else Delivery.Outcome.DUPLICATE,
+                touchpoint_id=result.id,
+                error="" if created else "This order or ticket was recorded before.",
+                **common,
+            )
+    return _answer(delivery)
