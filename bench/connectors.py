@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import secrets
+import statistics
 import sys
 import tempfile
 import threading
@@ -215,7 +216,12 @@ def main() -> None:
     api_rate = sum(rates["api"]) / len(rates["api"])
     print(f"connector: {connector_rate:,.0f} signed deliveries/s (mean of {args.rounds} rounds)")
     print(f"API, batches of one: {api_rate:,.0f} events/s")
-    print(f"ratio connector / API: {connector_rate / api_rate:.2f} (target >= 1.00)")
+    ratios = sorted(c / a for c, a in zip(rates["connector"], rates["api"], strict=True))
+    median = statistics.median(ratios)
+    print(
+        f"ratio connector / API: {connector_rate / api_rate:.2f} of the means, median of the "
+        f"rounds' ratios {median:.2f} ({', '.join(f'{r:.2f}' for r in ratios)}; target >= 1.00)"
+    )
     print(
         f"invitations scheduled: {by_connector} through the connector, {by_api} through the API "
         f"(of {expected} each); deliveries recorded as accepted: {accepted}"

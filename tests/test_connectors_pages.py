@@ -116,3 +116,14 @@ def test_managers_get_403_everywhere(support):
 def test_strangers_are_sent_to_log_in(support):
     response = Client().get("/connectors/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_operators_admin_never_shows_the_secret(support):
+    connector = services.create_connector(provider="zammad", survey="support")
+    client = Client()
+    client.force_login(admin_user(is_staff=True, is_superuser=True))
+    page = client.get(f"/admin/connectors/connector/{connector.pk}/change/")
+    assert page.status_code == 200
+    assert connector.secret not in page.content.decode()
+    assert client.get("/admin/connectors/delivery/").status_code == 200
+    assert client.get("/admin/connectors/connector/add/").status_code == 403
