@@ -3,10 +3,13 @@ per provider, with payloads and signatures built as each provider's documentatio
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connectors import services
 from connectors.models import Connector, Delivery
@@ -315,3 +318,106 @@ def test_deliveries_are_capped_per_connector(shop, settings):
     assert connector.deliveries.count() <= 5 + 50
     assert connector.deliveries.order_by("-id").first().fields["id"] == "120"
     assert connector.deliveries.order_by("-id").first().fields["customer.first_name"] == '"Jon"'
+
+
+@pytest.mark.parametrize(
+    ("provider", "headers"),
+    [
+        ("stripe", {"Stripe-Signature": "t=99999999999999999999,v1=00"}),
+        ("stripe", {"Stripe-Signature": "garbage"}),
+        (
+            "zendesk",
+            {"X-Zendesk-Webhook-Signature": "x", "X-Zendesk-Webhook-Signature-Timestamp": "y"},
+        ),
+        ("generic", {"webhook-id": "m", "webhook-timestamp": "abc", "webhook-signature": "v1,x"}),
+        ("generic", {"webhook-id": "m", "webhook-timestamp": "9" * 30, "webhook-signature": "v1"}),
+        ("zammad", {"X-Hub-Signature": "sha256=abc"}),
+        ("freshdesk", {"X-CSAT-Token": ""}),
+    ],
+)
+def test_garbled_signature_headers_are_401_never_500(provider, headers, shop, support):
+    connector = connect(provider, {"shop": shop, "support": support}[CASES[provider][0]])
+    response = post(connector, p.dumps(CASES[provider][1]()), headers)
+    assert response.status_code == 401
+
+
+def test_a_stripe_event_with_an_absurd_time_still_records_its_touchpoint(shop):
+    connector = connect("stripe", shop)
+    event = p.stripe_event()
+    event["created"] = 10**20
+    body = p.dumps(event)
+    response = post(connector, body, p.stripe_headers(SECRET, body))
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "accepted"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+SHAPES = {
+    "shopify": st.fixed_dictionaries(
+        {"id": JSON, "email": JSON, "customer": JSON},
+        optional={"line_items": JSON, "updated_at": JSON, "customer_locale": JSON},
+    ),
+    "woocommerce": st.fixed_dictionaries(
+        {"id": JSON, "status": st.just("completed") | JSON, "billing": JSON}
+    ),
+    "stripe": st.fixed_dictionaries(
+        {
+            "id": JSON,
+            "type": st.just("checkout.session.completed") | JSON,
+            "created": JSON,
+            "data": st.fixed_dictionaries({"object": JSON}),
+        }
+    ),
+    "zendesk": st.fixed_dictionaries(
+        {
+            "ticket": st.fixed_dictionaries(
+                {
+                    "id": JSON,
+                    "status": st.just("solved") | JSON,
+                    "requester": JSON,
+                    "assignee": JSON,
+                }
+            )
+        }
+    ),
+    "zammad": st.fixed_dictionaries(
+        {
+            "ticket": st.fixed_dictionaries(
+                {"id": JSON, "state": st.just("closed") | JSON, "customer": JSON, "owner": JSON}
+            )
+        }
+    ),
+    "freshdesk": st.fixed_dictionaries(
+        {
+            "ticket_id": JSON,
+            "ticket_status": st.just("Resolved") | JSON,
+            "ticket_contact_email": JSON,
+        }
+    ),
+    "generic": st.fixed_dictionaries(
+        {"external_id": JSON, "customer": JSON, "occurred_at": JSON, "attributes": JSON}
+    ),
+}
+
+
+@pytest.mark.parametrize("provider", list(SHAPES))
+def test_any_signed_body_of_the_providers_shape_is_answered_never_500(provider, shop, support):
+    """Whatever a signed body holds where the provider's fields should be: a 200 with an
+    outcome or a 400, and the delivery recorded."""
+    connector = connect(provider, {"shop": shop, "support": support}[CASES[provider][0]])
+    sign = CASES[provider][2]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(payload=SHAPES[provider])
+    def check(payload):
+        body = json.dumps(payload).encode()
+        response = post(connector, body, sign(connector.secret, body))
+        assert response.status_code in (200, 400), response.content
+
+    check()

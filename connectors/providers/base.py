@@ -136,7 +136,10 @@ def locale_of(value: Any) -> str:
 def iso_time(value: Any, *, default: datetime) -> str:
     """An ISO-8601 time for the touchpoint: a naive one is UTC (as the providers send them)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC).isoformat()
+        try:
+            return datetime.fromtimestamp(value, tz=UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            return default.isoformat()
     raw = text(value, 40)
     try:
         parsed = datetime.fromisoformat(raw)

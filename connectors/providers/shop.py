@@ -118,7 +118,9 @@ class WooCommerce(Provider):
 
     def read(self, *, connector, headers, payload):
         delivery = text(headers.get("X-WC-Webhook-Delivery-ID"))
-        received = Received(delivery_id=delivery, topic=text(headers.get("X-WC-Webhook-Topic")))
+        received = Received(
+            delivery_id=delivery, topic=text(headers.get("X-WC-Webhook-Topic"), 100)
+        )
         order_id = required_id(payload.get("id"), "order id")
         status = text(payload.get("status"), 40)
         if status not in connector.events:
@@ -190,7 +192,11 @@ class Stripe(Provider):
         ).hexdigest()
         if not any(same(expected, s) for s in signatures):
             raise Refused("Stripe-Signature does not match the body.")
-        require_recent(datetime.fromtimestamp(int(stamp), tz=UTC), now)
+        try:
+            signed_at = datetime.fromtimestamp(int(stamp), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise Refused("Stripe-Signature's t= is not a time.") from None
+        require_recent(signed_at, now)
 
     def read(self, *, connector, headers, payload):
         event_id = required_id(payload.get("id"), "event id")
