@@ -53,6 +53,19 @@ SETUP = {
 }
 
 
+def _mapping_from_text(text: str) -> dict:
+    """The settings form's mapping: one "attribute = path.in.payload" per line."""
+    mapping = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, sep, path = line.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise services.ConnectorError(_("Write each line as attribute = path."))
+        mapping[name.strip()] = path.strip()
+    return mapping
+
+
 def _providers() -> list[dict]:
     return [
         {"name": p.name, "label": p.label, "given_secret": p.given_secret}
@@ -104,6 +117,7 @@ def connector_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     "survey": request.POST.get("survey", ""),
                     "name": request.POST.get("name", "").strip()[:100],
                     "events": request.POST.getlist("events") if provider.events else None,
+                    "mapping": _mapping_from_text(request.POST.get("mapping", "")),
                     "active": request.POST.get("active") == "on",
                 },
             )
@@ -127,6 +141,9 @@ def connector_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "body_template": provider.body_template(),
             "surveys": Survey.objects.order_by("name"),
             "deliveries": deliveries,
+            "mapping_text": request.POST.get("mapping")
+            if request.method == "POST"
+            else "\n".join(f"{k} = {v}" for k, v in connector.mapping.items()),
             "last": deliveries[0] if deliveries else None,
         },
         status=status,

@@ -127,3 +127,22 @@ def test_the_operators_admin_never_shows_the_secret(support):
     assert connector.secret not in page.content.decode()
     assert client.get("/admin/connectors/delivery/").status_code == 200
     assert client.get("/admin/connectors/connector/add/").status_code == 403
+
+
+def test_the_mapping_is_edited_as_lines(browser_admin, support):
+    connector = services.create_connector(provider="zammad", survey="support")
+    form = {"survey": "support", "events": ["closed"], "active": "on"}
+    response = browser_admin.post(
+        f"/connectors/{connector.pk}/",
+        {**form, "mapping": "title = ticket.title\n\npriority=ticket.priority\n"},
+    )
+    assert response.status_code == 302
+    connector.refresh_from_db()
+    assert connector.mapping == {"title": "ticket.title", "priority": "ticket.priority"}
+    page = browser_admin.get(f"/connectors/{connector.pk}/").content.decode()
+    assert "title = ticket.title" in page
+    for bad in ("no equals sign", "bad name! = x"):
+        response = browser_admin.post(f"/connectors/{connector.pk}/", {**form, "mapping": bad})
+        assert response.status_code == 400
+    connector.refresh_from_db()
+    assert connector.mapping == {"title": "ticket.title", "priority": "ticket.priority"}
