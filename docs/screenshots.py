@@ -4,6 +4,7 @@ python docs/screenshots.py [http://127.0.0.1:8000]
 """
 
 import sys
+import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -83,7 +84,21 @@ def main(base: str) -> None:
         log_in(small, base, "manager", "demo-manager")
         small.goto(f"{base}/dashboard/purchase/comments/")
         small.screenshot(path=OUT / "comments-phone.png")
+        settings_pages(browser, base)
         browser.close()
+
+
+def settings_pages(browser, base: str) -> None:
+    """The survey admin's pages run from the browser: API keys (a new key, its secret shown)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    log_in(page, base, "admin", "demo-admin")
+    page.goto(f"{base}/settings/api-keys/")
+    page.fill("input[name=name]", f"bi-tool-{int(time.time()) % 10000}")
+    page.check("input[name=scope][value=reports]")
+    page.click("button[type=submit]:text('Create key')")
+    page.wait_for_load_state()
+    page.screenshot(path=OUT / "api-keys.png")
+    page.close()
 
 
 if __name__ == "__main__":

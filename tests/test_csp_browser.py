@@ -84,6 +84,7 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
         "/design/",
         "/design/shop/",
         "/design/shop/invitations/",
+        "/settings/api-keys/",
         "/mailbox/",
         "/admin/",
         "/admin/surveys/survey/",
