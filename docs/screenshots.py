@@ -4,7 +4,9 @@ python docs/screenshots.py [http://127.0.0.1:8000]
 """
 
 import sys
+import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -98,6 +100,26 @@ def settings_pages(browser, base: str) -> None:
     page.click("button[type=submit]:text('Create key')")
     page.wait_for_load_state()
     page.screenshot(path=OUT / "api-keys.png")
+    # Sending from the browser: a file of purchases, checked (first rows, rejected lines).
+    stamp = int(time.time())
+    now = datetime.now(UTC)
+    rows = ["external_id,occurred_at,customer_email,customer_name,customer_locale,attr.channel"]
+    for n in range(1, 41):
+        at = (now - timedelta(minutes=n)).isoformat(timespec="seconds")
+        email = f"buyer{n}@example.com" if n % 13 else "buyer-at-example.com"
+        rows.append(f"shot-{stamp}-{n},{at},{email},Buyer {n},{'de' if n % 3 else 'en'},web")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "purchases.csv"
+        path.write_text("\n".join(rows) + "\n")
+        page.goto(f"{base}/design/purchase/send/")
+        page.screenshot(path=OUT / "send.png")
+        page.set_input_files("input[name=file]", str(path))
+        page.click("button[type=submit]:text('Upload and check')")
+        page.locator("#check-title").wait_for(timeout=60000)
+        page.screenshot(path=OUT / "upload-check.png", full_page=True)
+        page.click("button[type=submit]:text('Import')")
+        page.locator("#result-title").wait_for(timeout=60000)
+        page.screenshot(path=OUT / "upload-result.png")
     page.close()
 
 

@@ -420,3 +420,59 @@ class TouchpointSkip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.touchpoint} skipped by {self.survey_id}: {self.reason}"
+
+
+class TouchpointUpload(models.Model):
+    """A CSV file of touchpoints a survey admin uploaded for one survey: checked in the
+    background (the preview), then, once confirmed, imported in the background, with progress
+    and the counts of the result. The file itself lies under MEDIA_ROOT/uploads/."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Ready to import")
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="uploads")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    stored_as = models.CharField(max_length=255, help_text="Path under MEDIA_ROOT.")
+    size = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CHECKING)
+    lines_total = models.PositiveIntegerField(default=0)
+    lines_done = models.PositiveIntegerField(default=0)
+    # The check: the first rows as read, and how many rows are new or stored already.
+    preview = models.JSONField(default=list, blank=True)
+    rows_new = models.PositiveIntegerField(default=0)
+    rows_existing = models.PositiveIntegerField(default=0)
+    # Rejected lines, of the check and again of the import: [[line, reason], ...] (the first
+    # MAX_REJECTED_KEPT; rejected_count counts them all).
+    rejected = models.JSONField(default=list, blank=True)
+    rejected_count = models.PositiveIntegerField(default=0)
+    # The import's result.
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    invited = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True, help_text='{"fatigued": 3, ...}')
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # serves the send page: a survey's latest uploads
+            models.Index(fields=["survey", "-created_at"], name="touchpoint_upload_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} for {self.survey_id} ({self.status})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (self.Status.CHECKING, self.Status.QUEUED, self.Status.RUNNING)

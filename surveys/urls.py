@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import delivery_page, designer, views
+from . import delivery_page, designer, send_page, views
 
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="survey-answer"),
@@ -15,5 +15,18 @@ urlpatterns = [
         "design/<slug:slug>/invitations/",
         delivery_page.survey_delivery,
         name="design-invitations",
+    ),
+    path("design/<slug:slug>/send/", send_page.send_page, name="design-send"),
+    path("design/<slug:slug>/send/invite/", send_page.invite_one, name="design-invite"),
+    path("design/<slug:slug>/send/upload/", send_page.upload_file, name="design-upload-file"),
+    path(
+        "design/<slug:slug>/uploads/<int:upload_id>/",
+        send_page.upload_page,
+        name="design-upload",
+    ),
+    path(
+        "design/<slug:slug>/uploads/<int:upload_id>/status/",
+        send_page.upload_status,
+        name="design-upload-status",
     ),
 ]

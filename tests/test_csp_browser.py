@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from access.models import ApiKey
 from access.roles import MANAGER, SURVEY_ADMIN
+from surveys.models import TouchpointUpload
 
 from .dashboard_data import respond
 from .factories import admin_user, make_survey, manager_user
@@ -60,7 +61,21 @@ def site(settings, tmp_path):
     link = client.post(
         "/api/v1/surveys/shop/invitations/", {"email": "ana@example.com"}, format="json"
     ).json()
-    return {"survey": survey, "link": link["link"]}
+    checked = TouchpointUpload.objects.create(
+        survey=survey,
+        file_name="orders.csv",
+        stored_as="uploads/none.csv",
+        status="checked",
+        rows_new=1,
+        preview=[{"line": 2, "type": "purchase", "external_id": "o-1", "attributes": {"a": "b"}}],
+        rejected=[[3, "occurred_at: not a time"]],
+        rejected_count=1,
+    )
+    running = TouchpointUpload.objects.create(
+        survey=survey, file_name="more.csv", stored_as="uploads/none.csv", status="running"
+    )
+    uploads = [f"/design/shop/uploads/{u.pk}/" for u in (checked, running)]
+    return {"survey": survey, "link": link["link"], "uploads": uploads}
 
 
 def visit(page, url: str) -> None:
@@ -85,6 +100,8 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
         "/design/shop/",
         "/design/shop/invitations/",
         "/settings/api-keys/",
+        "/design/shop/send/",
+        *site["uploads"],
         "/mailbox/",
         "/admin/",
         "/admin/surveys/survey/",

@@ -1,18 +1,22 @@
-"""The survey admin's settings pages in a real browser: an API key made on the page works
-against the API at once, and stops working when revoked there."""
+"""The survey admin's pages run from the browser, in a real browser: an API key made on the page
+works against the API at once and stops working when revoked there; a customer invited and a
+file of touchpoints uploaded, previewed and imported on a survey."""
 
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from access.models import ApiKey
 from access.roles import MANAGER, SURVEY_ADMIN
+from surveys.models import Invitation, TouchpointEvent
 
 from .factories import admin_user, make_survey
 
@@ -92,3 +96,68 @@ def test_a_key_made_in_the_browser_works_against_the_api(browser, live_server, r
     assert "revoked" in page.locator("tr[data-key=bi-tool]").inner_text().lower()
     assert api_get(base, "/api/v1/surveys/", secret) == 401
     context.close()
+
+
+@pytest.fixture
+def background(transactional_db, tmp_path, settings, smtp_server):
+    """A real Celery worker where the services allow (PostgreSQL + Redis); else eager tasks, run
+    in the web process when queued."""
+    from csat_platform.celery import app as celery_app
+
+    from .celery_processes import CeleryProcesses, on_real_services
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    if on_real_services():
+        celery_app.control.purge()
+        processes = CeleryProcesses(tmp_path, smtp_server.port)
+        processes.worker(concurrency=1, MEDIA_ROOT=str(settings.MEDIA_ROOT))
+        yield processes
+        processes.stop_all()
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield None
+    celery_app.conf.task_always_eager = previous
+
+
+def test_a_file_uploaded_in_the_browser_is_previewed_and_imported(
+    browser, live_server, roles, background, tmp_path
+):
+    admin_user(username="alex")
+    make_survey(slug="shop", languages=("en", "de"))
+    at = (timezone.now() - timedelta(minutes=5)).isoformat(timespec="seconds")
+    path = tmp_path / "orders.csv"
+    lines = ["external_id;occurred_at;customer_email;customer_name;customer_locale"]
+    lines += [f"o-{n};{at};c{n}@example.com;Customer {n};de" for n in range(1, 1201)]
+    lines += ["o-x;tomorrow;x@example.com;X;de"]
+    path.write_text("\n".join(lines) + "\n")
+    base = live_server.url
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    log_in(page, base, "alex")
+    page.goto(f"{base}/design/")
+    page.click("a[href='/design/shop/send/']")
+
+    # One customer now.
+    invite = page.locator("form[action$='/send/invite/']")
+    invite.locator("input[name=email]").fill("ana@example.com")
+    invite.locator("select[name=language]").select_option("de")
+    invite.locator("button[type=submit]").click()
+    expect(page.locator(".messages")).to_contain_text("ana@example.com is invited")
+    assert Invitation.objects.get().locale == "de"
+
+    # The file: previewed as read, with its rejected line, before anything is stored.
+    page.set_input_files("input[name=file]", str(path))
+    page.click("button:text('Upload and check')")
+    expect(page.locator("h2#check-title")).to_be_visible(timeout=60000)
+    assert page.locator("table.preview tbody tr").count() == 10
+    assert "Customer 1" in page.locator("table.preview").inner_text()
+    rejected = page.locator("table.rejected").inner_text()
+    assert "1202" in rejected and "occurred_at" in rejected
+    assert not TouchpointEvent.objects.exists()
+
+    page.click("button:text('Import 1200 touchpoints')")
+    expect(page.locator("h2#result-title")).to_be_visible(timeout=120000)
+    assert page.locator("[data-count=created] .n").inner_text() == "1200"
+    assert page.locator("[data-count=invited] .n").inner_text() == "1200"
+    assert TouchpointEvent.objects.count() == 1200
+    assert Invitation.objects.filter(touchpoint__isnull=False).count() == 1200
