@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.text import slugify
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from access.views import survey_admin_required
 
@@ -98,6 +98,34 @@ def survey_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(error))
         return redirect("design-list")
     return redirect("design-edit", slug=survey.slug)
+
+
+@survey_admin_required
+@require_http_methods(["GET", "POST"])
+def survey_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    """Ask, then delete a draft that was never published (409 on the page for any other)."""
+    survey = get_object_or_404(Survey, slug=slug)
+    status, error = 200, ""
+    if request.method == "POST":
+        try:
+            services.delete_draft(survey=survey)
+        except DomainError as refused:
+            status, error = refused.status, str(refused)
+        else:
+            messages.success(
+                request, gettext("The draft “%(name)s” is deleted.") % {"name": survey.name}
+            )
+            return redirect("design-list")
+    elif survey.status != Survey.Status.DRAFT or survey.is_published:
+        status = 409
+        error = gettext("Only a draft that was never published can be deleted; archive this one.")
+    tests = survey.invitations.filter(is_test=True).count()
+    return render(
+        request,
+        "design/delete.html",
+        {"survey": survey, "error": error, "tests": tests, "section": "design"},
+        status=status,
+    )
 
 
 @survey_admin_required

@@ -41,7 +41,8 @@ class Survey(models.Model):
     send_delay_minutes = models.PositiveIntegerField(default=0)
     expires_after_days = models.PositiveIntegerField(default=14)
     reminder_after_days = models.PositiveIntegerField(null=True, blank=True)
-    min_days_between_surveys = models.PositiveIntegerField(default=0)
+    # A customer is surveyed at most once in this many days, across all surveys (0: no limit).
+    min_days_between_surveys = models.PositiveIntegerField(default=30)
     sample_rate = models.FloatField(default=1.0)
     filters = models.JSONField(default=dict, blank=True, help_text='{"channel": ["web", "phone"]}')
     # No survey is due between these local times of the customer; start > end spans midnight.

@@ -9,6 +9,7 @@ urlpatterns = [
     path("design/", designer.survey_list, name="design-list"),
     path("design/new/", designer.survey_create, name="design-create"),
     path("design/<slug:slug>/", designer.survey_edit, name="design-edit"),
+    path("design/<slug:slug>/delete/", designer.survey_delete, name="design-delete"),
     path("design/<slug:slug>/preview/", designer.survey_preview, name="design-preview"),
     path("design/<slug:slug>/test/", designer.survey_send_test, name="design-send-test"),
     path(

@@ -1,6 +1,7 @@
 """The survey admin's pages run from the browser, in a real browser: an API key made on the page
 works against the API at once and stops working when revoked there; a customer invited and a
-file of touchpoints uploaded, previewed and imported on a survey."""
+file of touchpoints uploaded, previewed and imported on a survey; an empty survey refused with
+one message, and the draft deleted."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from playwright.sync_api import expect
 
 from access.models import ApiKey
 from access.roles import MANAGER, SURVEY_ADMIN
-from surveys.models import Invitation, TouchpointEvent
+from surveys.models import Invitation, Survey, TouchpointEvent
 
 from .factories import admin_user, make_survey
 
@@ -161,3 +162,29 @@ def test_a_file_uploaded_in_the_browser_is_previewed_and_imported(
     assert page.locator("[data-count=invited] .n").inner_text() == "1200"
     assert TouchpointEvent.objects.count() == 1200
     assert Invitation.objects.filter(touchpoint__isnull=False).count() == 1200
+    page.context.close()
+
+
+def test_publishing_an_empty_survey_shows_one_message_and_the_draft_is_deleted(
+    browser, live_server, roles
+):
+    admin_user(username="alex")
+    base = live_server.url
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    log_in(page, base, "alex")
+    page.click("button[data-template=blank]")
+    page.wait_for_url(f"{base}/design/*/")
+    slug = page.url.rstrip("/").rsplit("/", 1)[1]
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#btn-publish")
+    page.locator("#errors li").first.wait_for()
+    items = page.locator("#errors li").all_inner_texts()
+    assert len(items) == 1 and "add at least one rating" in items[0]
+
+    page.goto(f"{base}/design/")
+    page.click(f"a[href='/design/{slug}/delete/']")
+    page.click("button:text('Delete draft')")
+    page.wait_for_url(f"{base}/design/")
+    assert "is deleted" in page.locator(".messages").inner_text()
+    assert not Survey.objects.filter(slug=slug).exists()
+    page.context.close()

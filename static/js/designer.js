@@ -347,6 +347,11 @@
       else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, path ? `${path} › ${k}` : k);
     };
     walk(errors, "");
+    // A refusal names its field and repeats itself as "detail": one problem, one line.
+    const seen = new Set(list.filter((t) => !t.startsWith("detail: ")).map((t) => t.slice(t.indexOf(": ") + 2)));
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i].startsWith("detail: ") && seen.has(list[i].slice(8))) list.splice(i, 1);
+    }
     box.hidden = !list.length;
     box.replaceChildren(h("strong", {}, gettext("Please fix:")), h("ul", {}, list.map((t) => h("li", {}, t.replace(/^detail: /, "")))));
   }
@@ -461,6 +466,7 @@
       else {
         q.scale = catalog.kinds[kind].default;
         q.primary = !survey.questions.some((o) => o.primary);
+        q.required = q.primary; // the primary question is required unless the admin says not
         resetScale(q);
       }
       survey.questions.push(q);

@@ -110,7 +110,9 @@ class QuestionSerializer(serializers.Serializer):
     reversed = serializers.BooleanField(required=False, default=False)
     satisfied = serializers.ListField(child=serializers.IntegerField(), required=False)
     primary = serializers.BooleanField(required=False, default=False)
-    required = serializers.BooleanField(required=False, default=False)
+    required = serializers.BooleanField(
+        required=False, help_text="Default: true for the primary question, else false."
+    )
     max_length = serializers.IntegerField(
         required=False, min_value=1, max_value=10000, allow_null=True
     )
@@ -120,6 +122,7 @@ class QuestionSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         kind = attrs["kind"]
+        attrs.setdefault("required", bool(attrs.get("primary")) and kind != scales.COMMENT)
         if attrs.get("max_length") is None:
             attrs.pop("max_length", None)
         if kind == scales.COMMENT:
