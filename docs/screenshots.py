@@ -91,7 +91,8 @@ def main(base: str) -> None:
 
 
 def settings_pages(browser, base: str) -> None:
-    """The survey admin's pages run from the browser: API keys (a new key, its secret shown)."""
+    """The survey admin's pages run from the browser: API keys (a new key, its secret shown),
+    sending (the send page, a file checked and imported), colleagues."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     log_in(page, base, "admin", "demo-admin")
     page.goto(f"{base}/settings/api-keys/")
@@ -120,6 +121,8 @@ def settings_pages(browser, base: str) -> None:
         page.click("button[type=submit]:text('Import')")
         page.locator("#result-title").wait_for(timeout=60000)
         page.screenshot(path=OUT / "upload-result.png")
+    page.goto(f"{base}/settings/colleagues/")
+    page.screenshot(path=OUT / "colleagues.png")
     page.close()
 
 

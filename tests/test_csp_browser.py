@@ -100,6 +100,7 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
         "/design/shop/",
         "/design/shop/invitations/",
         "/settings/api-keys/",
+        "/settings/colleagues/",
         "/design/shop/send/",
         *site["uploads"],
         "/mailbox/",

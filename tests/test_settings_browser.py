@@ -6,6 +6,7 @@ one message, and the draft deleted."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -188,3 +189,56 @@ def test_publishing_an_empty_survey_shows_one_message_and_the_draft_is_deleted(
     assert "is deleted" in page.locator(".messages").inner_text()
     assert not Survey.objects.filter(slug=slug).exists()
     page.context.close()
+
+
+def test_an_invited_colleague_sets_a_password_and_lands_on_their_home(
+    browser, live_server, roles, smtp_server
+):
+    from csat_platform.celery import app as celery_app
+
+    admin_user(username="alex", first_name="Alex")
+    base = live_server.url
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True  # the mail task runs in the web process
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+        log_in(page, base, "alex")
+        page.click("nav >> text=Colleagues")
+        page.fill("input[name=email]", "mia@example.com")
+        page.fill("input[name=name]", "Mia Berg")
+        page.check("input[name=role][value=Manager]")
+        page.click("button:text('Invite')")
+        expect(page.locator(".messages")).to_contain_text("mia@example.com is invited")
+        [received] = smtp_server.wait_for(1)
+    finally:
+        celery_app.conf.task_always_eager = previous
+    assert received["to"] == ["mia@example.com"]
+    html = received["message"].get_body(("html",)).get_content()
+    link = re.search(r'href="(http[^"]+/accounts/set-password/[^"]+)"', html).group(1)
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+
+    # Mia, in her own browser, on a phone: a too short password is refused on the page.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    phone.goto(base + path)
+    phone.fill("input[name=new_password1]", "short")
+    phone.fill("input[name=new_password2]", "short")
+    phone.click("button[type=submit]")
+    expect(phone.locator(".field-error").first).to_contain_text("too short")
+    phone.fill("input[name=new_password1]", "Lantern-Quiet-93")
+    phone.fill("input[name=new_password2]", "Lantern-Quiet-93")
+    phone.click("button[type=submit]")
+    phone.wait_for_url(f"{base}/dashboard/")
+    assert "mia@example.com" in phone.locator(".topbar .user").text_content()
+    # The link worked once.
+    phone.goto(base + path)
+    expect(phone.locator(".form-error")).to_contain_text("used already or has expired")
+
+    # The admin cannot demote themselves, the last survey admin: told on the page.
+    page.goto(f"{base}/settings/colleagues/")
+    row = page.locator("tr[data-user=alex]")
+    row.locator("select[name=role]").select_option("Manager")
+    row.locator("button:text('Change')").click()
+    expect(page.locator(".notice-error")).to_contain_text("last survey admin")
+    page.context.close()
+    phone.context.close()
