@@ -136,10 +136,12 @@ def survey_questions(survey: Survey) -> list[Question]:
 
 
 def survey_overview() -> QuerySet[Survey]:
-    """Surveys for the admin's list, with their question and response counts."""
+    """Surveys for the admin's list, with their question and response counts (test answers
+    counted apart: they are never in the figures)."""
     return Survey.objects.annotate(
         question_count=Count("questions", distinct=True),
         response_count=Count("responses", filter=Q(responses__is_test=False), distinct=True),
+        test_response_count=Count("responses", filter=Q(responses__is_test=True), distinct=True),
     ).order_by(Case(When(status="archived", then=1), default=0), "-updated_at")
 
 

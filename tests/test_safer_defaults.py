@@ -134,3 +134,14 @@ def test_deleting_needs_the_admin_role_and_csrf():
     assert logged_in(admin_user(), csrf=True).post("/design/draft/delete/").status_code == 403
     assert Survey.objects.filter(slug="draft").exists()
     assert "/design/draft/delete/" in logged_in(admin_user()).get("/design/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_survey_list_marks_test_answers_apart_from_the_count():
+    survey = make_survey(slug="shop")
+    _, token = invite(survey=survey, email="alex@example.com", is_test=True)
+    Client().post(f"/s/{token}/", {"satisfaction": "5"})
+    page = logged_in(admin_user()).get("/design/").content.decode()
+    assert "+1 test" in page and "/design/shop/invitations/?test=1#invitations" in page
+    delivery = logged_in(admin_user()).get("/design/shop/invitations/?test=1").content.decode()
+    assert "alex@example.com" in delivery and ">test</span>" in delivery
