@@ -121,6 +121,8 @@ def settings_pages(browser, base: str) -> None:
         page.click("button[type=submit]:text('Import')")
         page.locator("#result-title").wait_for(timeout=60000)
         page.screenshot(path=OUT / "upload-result.png")
+    page.goto(f"{base}/design/support/email/?lang=de")
+    page.screenshot(path=OUT / "email-preview.png")
     page.goto(f"{base}/settings/colleagues/")
     page.screenshot(path=OUT / "colleagues.png")
     page.close()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import delivery_page, designer, send_page, views
+from . import delivery_page, designer, email_preview, send_page, views
 
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="survey-answer"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("design/", designer.survey_list, name="design-list"),
     path("design/new/", designer.survey_create, name="design-create"),
     path("design/<slug:slug>/", designer.survey_edit, name="design-edit"),
+    path("design/<slug:slug>/email/", email_preview.email_preview, name="design-email"),
     path("design/<slug:slug>/delete/", designer.survey_delete, name="design-delete"),
     path("design/<slug:slug>/preview/", designer.survey_preview, name="design-preview"),
     path("design/<slug:slug>/test/", designer.survey_send_test, name="design-send-test"),

@@ -102,6 +102,7 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
         "/settings/api-keys/",
         "/settings/colleagues/",
         "/design/shop/send/",
+        "/design/shop/email/",
         *site["uploads"],
         "/mailbox/",
         "/admin/",

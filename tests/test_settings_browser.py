@@ -177,6 +177,7 @@ def test_publishing_an_empty_survey_shows_one_message_and_the_draft_is_deleted(
     page.wait_for_url(f"{base}/design/*/")
     slug = page.url.rstrip("/").rsplit("/", 1)[1]
     page.on("dialog", lambda dialog: dialog.accept())
+    page.wait_for_load_state("networkidle")  # the live preview's first render is done
     page.click("#btn-publish")
     page.locator("#errors li").first.wait_for()
     items = page.locator("#errors li").all_inner_texts()
