@@ -243,3 +243,18 @@ def test_an_invited_colleague_sets_a_password_and_lands_on_their_home(
     expect(page.locator(".notice-error")).to_contain_text("last survey admin")
     page.context.close()
     phone.context.close()
+
+
+def test_the_desktop_preview_is_readable(browser, live_server, roles):
+    admin_user(username="alex")
+    make_survey(slug="shop")
+    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    log_in(page, live_server.url, "alex")
+    page.goto(f"{live_server.url}/design/shop/")
+    page.wait_for_load_state("networkidle")
+    page.click("[data-device=desktop]")
+    scale = page.evaluate(
+        "() => new DOMMatrix(getComputedStyle(document.getElementById('pv-desktop')).transform).a"
+    )
+    assert scale >= 0.55  # it was 0.36: 11 px text for 15 px
+    page.context.close()

@@ -391,11 +391,14 @@
   function markInvalid() {
     document.querySelectorAll(".q").forEach((el, i) => el.classList.toggle("invalid", !!Object.keys(questionErrors(i)).length));
   }
+  // The answer page as a desktop browser shows it: a narrow desktop window, scaled to the
+  // preview's width, which grows while the desktop preview is shown so the text stays readable.
+  const DESKTOP_WIDTH = 900;
   function fitDesktop() {
     const view = document.querySelector(".desk-view");
     const frame = $("pv-desktop");
     if (!view || !view.clientWidth) return;
-    const scale = view.clientWidth / 1100;
+    const scale = Math.min(1, view.clientWidth / DESKTOP_WIDTH);
     frame.style.transform = `scale(${scale})`;
     view.style.height = Math.round(1400 * scale) + "px";
   }
@@ -403,6 +406,7 @@
     b.onclick = () => {
       for (const o of document.querySelectorAll("[data-device]")) o.setAttribute("aria-selected", String(o === b));
       for (const f of document.querySelectorAll("[data-frame]")) f.hidden = f.dataset.frame !== b.dataset.device;
+      document.querySelector(".editor-body").classList.toggle("desktop-preview", b.dataset.device === "desktop");
       fitDesktop();
     };
   }
