@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from access.models import ApiKey
 from access.roles import MANAGER, SURVEY_ADMIN
+from access.tasks import set_password_link
 from surveys.models import TouchpointUpload
 
 from .dashboard_data import respond
@@ -75,7 +76,14 @@ def site(settings, tmp_path):
         survey=survey, file_name="more.csv", stored_as="uploads/none.csv", status="running"
     )
     uploads = [f"/design/shop/uploads/{u.pk}/" for u in (checked, running)]
-    return {"survey": survey, "link": link["link"], "uploads": uploads}
+    invited = manager_user(username="newbie")
+    set_password = "/" + set_password_link(invited).split("://", 1)[1].split("/", 1)[1]
+    return {
+        "survey": survey,
+        "link": link["link"],
+        "uploads": uploads,
+        "set_password": set_password,
+    }
 
 
 def visit(page, url: str) -> None:
@@ -104,6 +112,7 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
         "/design/shop/send/",
         "/design/shop/email/",
         *site["uploads"],
+        site["set_password"],
         "/mailbox/",
         "/admin/",
         "/admin/surveys/survey/",
