@@ -157,7 +157,9 @@ def survey_preview(request: HttpRequest, slug: str) -> HttpResponse:
     if not serializer.is_valid():
         return JsonResponse(serializer.errors, status=400)
     data = serializer.validated_data
-    draft = Survey(**{f: data.get(f, getattr(survey, f)) for f in ("name", "languages", "intro")})
+    draft = Survey(
+        **{f: data.get(f, getattr(survey, f)) for f in ("name", "languages", "title", "intro")}
+    )
     questions = [
         Question(
             survey=draft, key=q["key"], **{f: q[f] for f in services.QUESTION_FIELDS if f in q}
@@ -175,6 +177,7 @@ def survey_preview(request: HttpRequest, slug: str) -> HttpResponse:
             for c in draft.languages
         ],
         "intro": draft.text("intro", language),
+        "title": draft.public_title(language),
         "questions": question_views(draft, questions, language),
         "preview": True,
     }

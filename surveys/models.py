@@ -31,6 +31,8 @@ class Survey(models.Model):
         default=list, help_text="Language codes; the first is the default."
     )
     # Texts meant for customers are {"en": "...", "de": "..."}.
+    # The title customers see on the answer page and in the email; empty: the name.
+    title = models.JSONField(default=dict, blank=True)
     intro = models.JSONField(default=dict, blank=True)
     thank_you = models.JSONField(default=dict, blank=True)
     email_subject = models.JSONField(default=dict, blank=True)
@@ -87,6 +89,10 @@ class Survey(models.Model):
 
     def text(self, field: str, language: str) -> str:
         return localized(getattr(self, field), language, self.default_language)
+
+    def public_title(self, language: str) -> str:
+        """What customers see as the survey's title: its title, else its (internal) name."""
+        return self.text("title", language) or self.name
 
     def primary_question(self) -> "Question | None":
         """The survey's primary question: see primary_of."""

@@ -106,6 +106,7 @@ ANSWER_PAGE_FIELDS = (
     "survey__status",
     "survey__touchpoint",
     "survey__languages",
+    "survey__title",
     "survey__intro",
     "survey__thank_you",
     "survey__updated_at",

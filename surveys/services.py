@@ -19,6 +19,7 @@ SURVEY_FIELDS = (
     "slug",
     "touchpoint",
     "languages",
+    "title",
     "intro",
     "thank_you",
     "email_subject",

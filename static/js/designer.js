@@ -24,7 +24,7 @@
     "yes-no": gettext("Yes / No"), "emoji-3": gettext("3 faces"), "emoji-5": gettext("5 faces"),
   };
   const STATUS_NAMES = { draft: gettext("Draft"), active: gettext("Active"), paused: gettext("Paused"), archived: gettext("Archived") };
-  const FIELD_NAMES = { intro: gettext("Introduction"), thank_you: gettext("Thank-you text"),
+  const FIELD_NAMES = { title: gettext("Title for customers"), intro: gettext("Introduction"), thank_you: gettext("Thank-you text"),
     email_subject: gettext("Email subject"), email_body: gettext("Email text") };
 
   function h(tag, attrs, ...children) {
@@ -88,7 +88,7 @@
   // --- the definition sent to the API -----------------------------------------------------
   function payload() {
     const out = {};
-    for (const k of ["name", "slug", "touchpoint", "languages", "intro", "thank_you", "email_subject",
+    for (const k of ["name", "slug", "touchpoint", "languages", "title", "intro", "thank_you", "email_subject",
       "email_body", "csat_target", "send_delay_minutes", "expires_after_days", "reminder_after_days",
       "min_days_between_surveys", "sample_rate", "filters"]) out[k] = survey[k];
     out.questions = survey.questions.map((q) => {
@@ -129,6 +129,7 @@
     const local = (field) => [() => (survey[field] || {})[lang] || "", (v) => {
       survey[field] = Object.assign({}, survey[field] || {}, { [lang]: v });
     }];
+    bindText("f-title", ...local("title"));
     bindText("f-intro", ...local("intro"));
     bindText("f-thanks", ...local("thank_you"));
     bindText("f-subject", ...local("email_subject"));

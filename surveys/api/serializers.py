@@ -170,6 +170,9 @@ class SurveySerializer(serializers.Serializer):
     languages = serializers.ListField(
         child=serializers.ChoiceField(choices=LANGUAGE_CODES), required=False, min_length=1
     )
+    title = LocalizedTextField(
+        max_length=200, help_text="The title customers see; empty: the name."
+    )
     intro = LocalizedTextField()
     thank_you = LocalizedTextField()
     email_subject = LocalizedTextField(max_length=200)
@@ -263,6 +266,7 @@ class SurveySerializer(serializers.Serializer):
             "touchpoint": survey.touchpoint,
             "status": survey.status,
             "languages": survey.languages,
+            "title": survey.title,
             "intro": survey.intro,
             "thank_you": survey.thank_you,
             "email_subject": survey.email_subject,
