@@ -10,7 +10,7 @@ from .models import ApiKey
 
 
 class ApiKeyError(Exception):
-    """A key that cannot be made or revoked as asked (409 on the page, CommandError in the shell)."""
+    """A key that cannot be made as asked (409 on the page, CommandError in the shell)."""
 
     status = 409
 

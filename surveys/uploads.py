@@ -48,8 +48,8 @@ def path_of(upload: TouchpointUpload) -> Path:
 
 @transaction.atomic
 def store_upload(*, survey: Survey, file: UploadedFile, user=None) -> TouchpointUpload:
-    """Keep the file for its check (the caller queues the task). Raises DomainError (400 too large or empty, 409 for a
-    survey that is not active); nothing is kept then."""
+    """Keep the file for its check (the caller queues the task). Raises DomainError (400 too
+    large or empty, 409 for a survey that is not active); nothing is kept then."""
     check_takes_invitations(survey)
     limit = settings.CSAT_UPLOAD_MAX_MB * 1024 * 1024
     if file.size is not None and file.size > limit:
@@ -186,7 +186,8 @@ def check_upload(*, upload_id: int) -> TouchpointUpload | None:
 
 @transaction.atomic
 def confirm_upload(*, upload: TouchpointUpload) -> None:
-    """Mark a checked file for import (step 3; the caller queues the task). 409 when it was confirmed already."""
+    """Mark a checked file for import (step 3; the caller queues the task). 409 when it was
+    confirmed already."""
     check_takes_invitations(upload.survey)
     claimed = TouchpointUpload.objects.filter(pk=upload.pk, status=Status.CHECKED).update(
         status=Status.QUEUED
