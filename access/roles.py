@@ -20,3 +20,11 @@ def is_survey_admin(user) -> bool:
 
 def can_view_reports(user) -> bool:
     return is_survey_admin(user) or MANAGER in _groups(user)
+
+
+def role_label(role: str) -> str:
+    """A role's name in the reader's language."""
+    from django.utils.translation import gettext
+
+    labels = {SURVEY_ADMIN: gettext("Survey admin"), MANAGER: gettext("Manager")}
+    return labels.get(role, role)

@@ -25,6 +25,9 @@ urlpatterns = [
 ]
 urlpatterns += [path("", include("followups.urls"))]
 
+# Settings pages of survey admins: API keys.
+urlpatterns += [path("", include("access.urls"))]
+
 
 # Languages: the switch in the navigation posts here (Django's set_language, CSRF-protected).
 urlpatterns += [

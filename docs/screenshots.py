@@ -4,6 +4,9 @@ python docs/screenshots.py [http://127.0.0.1:8000]
 """
 
 import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -93,7 +96,46 @@ def main(base: str) -> None:
         small.click("form.cn-new button[type=submit]")
         small.wait_for_load_state()
         small.screenshot(path=OUT / "connector-phone.png", full_page=True)
+        settings_pages(browser, base)
         browser.close()
+
+
+def settings_pages(browser, base: str) -> None:
+    """The survey admin's pages run from the browser: API keys (a new key, its secret shown),
+    sending (the send page, a file checked and imported), colleagues."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    log_in(page, base, "admin", "demo-admin")
+    page.goto(f"{base}/settings/api-keys/")
+    page.fill("input[name=name]", f"bi-tool-{int(time.time()) % 10000}")
+    page.check("input[name=scope][value=reports]")
+    page.click("button[type=submit]:text('Create key')")
+    page.wait_for_load_state()
+    page.screenshot(path=OUT / "api-keys.png")
+    # Sending from the browser: a file of purchases, checked (first rows, rejected lines).
+    stamp = int(time.time())
+    now = datetime.now(UTC)
+    rows = ["external_id,occurred_at,customer_email,customer_name,customer_locale,attr.channel"]
+    for n in range(1, 41):
+        at = (now - timedelta(minutes=n)).isoformat(timespec="seconds")
+        email = f"buyer{n}@example.com" if n % 13 else "buyer-at-example.com"
+        rows.append(f"shot-{stamp}-{n},{at},{email},Buyer {n},{'de' if n % 3 else 'en'},web")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "purchases.csv"
+        path.write_text("\n".join(rows) + "\n")
+        page.goto(f"{base}/design/purchase/send/")
+        page.screenshot(path=OUT / "send.png")
+        page.set_input_files("input[name=file]", str(path))
+        page.click("button[type=submit]:text('Upload and check')")
+        page.locator("#check-title").wait_for(timeout=60000)
+        page.screenshot(path=OUT / "upload-check.png", full_page=True)
+        page.click("button[type=submit]:text('Import')")
+        page.locator("#result-title").wait_for(timeout=60000)
+        page.screenshot(path=OUT / "upload-result.png")
+    page.goto(f"{base}/design/support/email/?lang=de")
+    page.screenshot(path=OUT / "email-preview.png")
+    page.goto(f"{base}/settings/colleagues/")
+    page.screenshot(path=OUT / "colleagues.png")
+    page.close()
 
 
 if __name__ == "__main__":

@@ -12,15 +12,17 @@ from . import selectors, services
 
 
 class CanHandlePersonalData(IsSurveyAdmin):
-    """Survey admins and API keys; a key that carries a role needs the admin one."""
+    """Survey admins and full-access API keys; a reports key may not export personal data."""
 
-    message = "Erasing and exporting customer data needs the Survey admin role or an admin API key."
+    message = (
+        "Erasing and exporting customer data needs the Survey admin role or a full-access API key."
+    )
 
     def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):
             return False
-        role = getattr(getattr(request.user, "api_key", None), "role", None)
-        return role in (None, "", "admin")
+        key = getattr(request.user, "api_key", None)
+        return key is None or not key.read_only
 
 
 class CustomerIdentifierSerializer(serializers.Serializer):

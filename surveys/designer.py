@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.text import slugify
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from access.views import survey_admin_required
 
@@ -101,6 +101,34 @@ def survey_create(request: HttpRequest) -> HttpResponse:
 
 
 @survey_admin_required
+@require_http_methods(["GET", "POST"])
+def survey_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    """Ask, then delete a draft that was never published (409 on the page for any other)."""
+    survey = get_object_or_404(Survey, slug=slug)
+    status, error = 200, ""
+    if request.method == "POST":
+        try:
+            services.delete_draft(survey=survey)
+        except DomainError as refused:
+            status, error = refused.status, str(refused)
+        else:
+            messages.success(
+                request, gettext("The draft “%(name)s” is deleted.") % {"name": survey.name}
+            )
+            return redirect("design-list")
+    elif survey.status != Survey.Status.DRAFT or survey.is_published:
+        status = 409
+        error = gettext("Only a draft that was never published can be deleted; archive this one.")
+    tests = survey.invitations.filter(is_test=True).count()
+    return render(
+        request,
+        "design/delete.html",
+        {"survey": survey, "error": error, "tests": tests, "section": "design"},
+        status=status,
+    )
+
+
+@survey_admin_required
 def survey_edit(request: HttpRequest, slug: str) -> HttpResponse:
     survey = get_object_or_404(selectors.surveys_with_questions(), slug=slug)
     return render(
@@ -129,7 +157,9 @@ def survey_preview(request: HttpRequest, slug: str) -> HttpResponse:
     if not serializer.is_valid():
         return JsonResponse(serializer.errors, status=400)
     data = serializer.validated_data
-    draft = Survey(**{f: data.get(f, getattr(survey, f)) for f in ("name", "languages", "intro")})
+    draft = Survey(
+        **{f: data.get(f, getattr(survey, f)) for f in ("name", "languages", "title", "intro")}
+    )
     questions = [
         Question(
             survey=draft, key=q["key"], **{f: q[f] for f in services.QUESTION_FIELDS if f in q}
@@ -147,6 +177,7 @@ def survey_preview(request: HttpRequest, slug: str) -> HttpResponse:
             for c in draft.languages
         ],
         "intro": draft.text("intro", language),
+        "title": draft.public_title(language),
         "questions": question_views(draft, questions, language),
         "preview": True,
     }

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import advisory_locks, sending_rules, tokens
 from .attributes import errors as attribute_errors
@@ -213,6 +214,15 @@ def _last_surveyed(surveys: Iterable[Survey], ids: set[int], *, now: datetime) -
     return dict(rows)
 
 
+def check_takes_invitations(survey: Survey, *, is_test: bool = False) -> None:
+    """Raise DomainError (409) unless `survey` takes invitations now: an active survey, or for
+    a designer's test any survey but an archived one."""
+    if survey.status == Survey.Status.ARCHIVED:
+        raise DomainError(gettext("an archived survey takes no new invitations"), status=409)
+    if not is_test and survey.status != Survey.Status.ACTIVE:
+        raise DomainError(gettext("publish the survey before inviting customers"), status=409)
+
+
 @transaction.atomic
 def invite(
     *,
@@ -230,10 +240,7 @@ def invite(
     survey or (but for a test) an unpublished one, InvitationSkipped (409, with the reason) when
     the rules invite nobody, 400 for bad attributes; nothing is written then.
     """
-    if survey.status == Survey.Status.ARCHIVED:
-        raise DomainError("an archived survey takes no new invitations", status=409)
-    if not is_test and survey.status != Survey.Status.ACTIVE:
-        raise DomainError("publish the survey before inviting customers", status=409)
+    check_takes_invitations(survey, is_test=is_test)
     problems = attribute_errors(attributes or {})
     if problems:
         field, [message] = next(iter(problems.items()))

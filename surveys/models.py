@@ -31,6 +31,8 @@ class Survey(models.Model):
         default=list, help_text="Language codes; the first is the default."
     )
     # Texts meant for customers are {"en": "...", "de": "..."}.
+    # The title customers see on the answer page and in the email; empty: the name.
+    title = models.JSONField(default=dict, blank=True)
     intro = models.JSONField(default=dict, blank=True)
     thank_you = models.JSONField(default=dict, blank=True)
     email_subject = models.JSONField(default=dict, blank=True)
@@ -41,7 +43,8 @@ class Survey(models.Model):
     send_delay_minutes = models.PositiveIntegerField(default=0)
     expires_after_days = models.PositiveIntegerField(default=14)
     reminder_after_days = models.PositiveIntegerField(null=True, blank=True)
-    min_days_between_surveys = models.PositiveIntegerField(default=0)
+    # A customer is surveyed at most once in this many days, across all surveys (0: no limit).
+    min_days_between_surveys = models.PositiveIntegerField(default=30)
     sample_rate = models.FloatField(default=1.0)
     filters = models.JSONField(default=dict, blank=True, help_text='{"channel": ["web", "phone"]}')
     # No survey is due between these local times of the customer; start > end spans midnight.
@@ -86,6 +89,10 @@ class Survey(models.Model):
 
     def text(self, field: str, language: str) -> str:
         return localized(getattr(self, field), language, self.default_language)
+
+    def public_title(self, language: str) -> str:
+        """What customers see as the survey's title: its title, else its (internal) name."""
+        return self.text("title", language) or self.name
 
     def primary_question(self) -> "Question | None":
         """The survey's primary question: see primary_of."""
@@ -420,3 +427,59 @@ class TouchpointSkip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.touchpoint} skipped by {self.survey_id}: {self.reason}"
+
+
+class TouchpointUpload(models.Model):
+    """A CSV file of touchpoints a survey admin uploaded for one survey: checked in the
+    background (the preview), then, once confirmed, imported in the background, with progress
+    and the counts of the result. The file itself lies under MEDIA_ROOT/uploads/."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Ready to import")
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="uploads")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    stored_as = models.CharField(max_length=255, help_text="Path under MEDIA_ROOT.")
+    size = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CHECKING)
+    lines_total = models.PositiveIntegerField(default=0)
+    lines_done = models.PositiveIntegerField(default=0)
+    # The check: the first rows as read, and how many rows are new or stored already.
+    preview = models.JSONField(default=list, blank=True)
+    rows_new = models.PositiveIntegerField(default=0)
+    rows_existing = models.PositiveIntegerField(default=0)
+    # Rejected lines, of the check and again of the import: [[line, reason], ...] (the first
+    # MAX_REJECTED_KEPT; rejected_count counts them all).
+    rejected = models.JSONField(default=list, blank=True)
+    rejected_count = models.PositiveIntegerField(default=0)
+    # The import's result.
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    invited = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True, help_text='{"fatigued": 3, ...}')
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # serves the send page: a survey's latest uploads
+            models.Index(fields=["survey", "-created_at"], name="touchpoint_upload_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} for {self.survey_id} ({self.status})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (self.Status.CHECKING, self.Status.QUEUED, self.Status.RUNNING)

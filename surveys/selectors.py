@@ -106,6 +106,7 @@ ANSWER_PAGE_FIELDS = (
     "survey__status",
     "survey__touchpoint",
     "survey__languages",
+    "survey__title",
     "survey__intro",
     "survey__thank_you",
     "survey__updated_at",
@@ -136,10 +137,12 @@ def survey_questions(survey: Survey) -> list[Question]:
 
 
 def survey_overview() -> QuerySet[Survey]:
-    """Surveys for the admin's list, with their question and response counts."""
+    """Surveys for the admin's list, with their question and response counts (test answers
+    counted apart: they are never in the figures)."""
     return Survey.objects.annotate(
         question_count=Count("questions", distinct=True),
         response_count=Count("responses", filter=Q(responses__is_test=False), distinct=True),
+        test_response_count=Count("responses", filter=Q(responses__is_test=True), distinct=True),
     ).order_by(Case(When(status="archived", then=1), default=0), "-updated_at")
 
 

@@ -8,6 +8,7 @@ import copy
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .errors import DomainError, FrozenQuestionError
 from .models import Question, Survey
@@ -18,6 +19,7 @@ SURVEY_FIELDS = (
     "slug",
     "touchpoint",
     "languages",
+    "title",
     "intro",
     "thank_you",
     "email_subject",
@@ -166,6 +168,19 @@ def change_status(*, survey: Survey, status: str) -> Survey:
     return survey
 
 
+@transaction.atomic
+def delete_draft(*, survey: Survey) -> None:
+    """Delete a draft that was never published, with its test invitations and answers.
+    DomainError (409) for any other survey: its answers are history; archive it instead."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if survey.status != Survey.Status.DRAFT or survey.is_published:
+        raise DomainError(
+            gettext("Only a draft that was never published can be deleted; archive this one."),
+            status=409,
+        )
+    survey.delete()
+
+
 def publish_survey(*, survey: Survey) -> Survey:
     return change_status(survey=survey, status=Survey.Status.ACTIVE)
 
@@ -174,12 +189,15 @@ def _check_publishable(survey: Survey) -> None:
     questions = list(survey.questions.all())
     if not any(q.is_scored for q in questions):
         raise DomainError(
-            "add at least one rating, NPS or CES question before publishing", field="questions"
+            gettext("add at least one rating, NPS or CES question before publishing"),
+            field="questions",
         )
     for q in questions:
         if not q.text.get(survey.default_language):
             raise DomainError(
-                f"question {q.key!r} has no text in {survey.default_language}", field="questions"
+                gettext("question %(key)s has no text in %(language)s")
+                % {"key": repr(q.key), "language": survey.default_language},
+                field="questions",
             )
 
 

@@ -65,3 +65,19 @@ def send_test_invitation(invitation_id: int) -> dict[str, int]:
     if claimed != 1:
         return {}  # beat's tick claimed it first and sends it
     return sending.send_batch(sending.Claim(sending.INVITATION, [invitation_id], lease))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def check_touchpoint_upload(upload_id: int) -> None:
+    """Read an uploaded touchpoint file for its preview; writes nothing but the upload's row."""
+    from . import uploads
+
+    uploads.check_upload(upload_id=upload_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_touchpoint_upload(upload_id: int) -> None:
+    """Import a confirmed touchpoint file, a batch at a time, with its progress on its row."""
+    from . import uploads
+
+    uploads.run_upload(upload_id=upload_id)

@@ -14,11 +14,12 @@ from django.utils.translation import gettext
 
 from .models import Question, Survey
 
-SURVEY_TEXT_FIELDS = ("intro", "thank_you", "email_subject", "email_body")
+SURVEY_TEXT_FIELDS = ("title", "intro", "thank_you", "email_subject", "email_body")
 
 
 def _field_names() -> dict[str, str]:
     return {
+        "title": gettext("Title for customers"),
         "intro": gettext("Introduction"),
         "thank_you": gettext("Thank-you text"),
         "email_subject": gettext("Email subject"),

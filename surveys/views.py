@@ -73,6 +73,7 @@ def _answer(request: HttpRequest, token: str, invitation, language: str) -> Http
         "language": language,
         "languages": _language_links(request, survey, language),
         "intro": survey.text("intro", language),
+        "title": survey.public_title(language),
         "token": token,
     }
     if invitation.answered_at:
@@ -167,6 +168,7 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     language = _language(request, invitation)
     context = {
         "survey": invitation.survey,
+        "title": invitation.survey.public_title(language),
         "language": language,
         "languages": _language_links(request, invitation.survey, language),
         # Only the page's own language: without it the product's translated sentence is shown,
@@ -191,6 +193,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         done = Contact.objects.filter(
             pk=invitation.contact_id, unsubscribed_at__isnull=False
         ).exists()
-    context = {"survey": invitation.survey, "language": language, "languages": [], "done": done}
+    context = {
+        "survey": invitation.survey,
+        "title": invitation.survey.public_title(language),
+        "language": language,
+        "languages": [],
+        "done": done,
+    }
     with translation.override(language):
         return _render(request, "surveys/unsubscribe.html", context)

@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REQUIRE = os.environ.get("CSAT_REQUIRE_POSTGRES") == "1"
 
 
+def on_real_services() -> bool:
+    return connection.vendor == "postgresql" and settings.CELERY_BROKER_URL.startswith("redis")
+
+
 def require_real_services() -> None:
     """Worker tests need a database and a broker another process can share: PostgreSQL, Redis."""
     reason = ""

@@ -13,7 +13,9 @@ from rest_framework.test import APIClient
 
 from access.models import ApiKey
 from access.roles import MANAGER, SURVEY_ADMIN
+from access.tasks import set_password_link
 from connectors import services
+from surveys.models import TouchpointUpload
 
 from .dashboard_data import respond
 from .factories import admin_user, make_survey, manager_user
@@ -62,7 +64,29 @@ def site(settings, tmp_path):
         "/api/v1/surveys/shop/invitations/", {"email": "ana@example.com"}, format="json"
     ).json()
     connector = services.create_connector(provider="zendesk", survey="shop", secret="z")
-    return {"survey": survey, "link": link["link"], "connector": connector}
+    checked = TouchpointUpload.objects.create(
+        survey=survey,
+        file_name="orders.csv",
+        stored_as="uploads/none.csv",
+        status="checked",
+        rows_new=1,
+        preview=[{"line": 2, "type": "purchase", "external_id": "o-1", "attributes": {"a": "b"}}],
+        rejected=[[3, "occurred_at: not a time"]],
+        rejected_count=1,
+    )
+    running = TouchpointUpload.objects.create(
+        survey=survey, file_name="more.csv", stored_as="uploads/none.csv", status="running"
+    )
+    uploads = [f"/design/shop/uploads/{u.pk}/" for u in (checked, running)]
+    invited = manager_user(username="newbie")
+    set_password = "/" + set_password_link(invited).split("://", 1)[1].split("/", 1)[1]
+    return {
+        "survey": survey,
+        "link": link["link"],
+        "uploads": uploads,
+        "set_password": set_password,
+        "connector": connector,
+    }
 
 
 def visit(page, url: str) -> None:
@@ -86,6 +110,12 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
         "/design/",
         "/design/shop/",
         "/design/shop/invitations/",
+        "/settings/api-keys/",
+        "/settings/colleagues/",
+        "/design/shop/send/",
+        "/design/shop/email/",
+        *site["uploads"],
+        site["set_password"],
         "/mailbox/",
         "/admin/",
         "/admin/surveys/survey/",

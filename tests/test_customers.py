@@ -59,7 +59,7 @@ def test_another_external_id_at_a_known_address_is_another_customer_who_shares_i
 def test_one_customer_is_found_the_same_way_by_every_path(key_client, tmp_path):
     """A purchase knows them by id and email, the API by email in another case, the historical
     import by id: one contact, whichever came first."""
-    make_survey(slug="shop")
+    make_survey(slug="shop", min_days_between_surveys=0)  # the same customer, invited twice
     event = {
         "type": "purchase",
         "external_id": "order-1",
@@ -70,7 +70,9 @@ def test_one_customer_is_found_the_same_way_by_every_path(key_client, tmp_path):
         "/api/v1/touchpoints/", json.dumps(event), content_type="application/json"
     )
     assert reply.status_code == 201
-    invitation, _ = invite(survey=make_survey(slug="other"), email="ANA@example.com")
+    invitation, _ = invite(
+        survey=make_survey(slug="other", min_days_between_surveys=0), email="ANA@example.com"
+    )
     csv = tmp_path / "history.csv"
     csv.write_text("submitted_at,score,customer_id\n2024-03-01,4,c-17\n")
     call_command("import_responses", str(csv), survey="shop", stdout=io.StringIO())

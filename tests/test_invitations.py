@@ -34,7 +34,7 @@ def purchase(client, order: str, customer: dict, **extra) -> dict:
 def test_a_customer_who_unsubscribes_from_an_api_invitation_is_not_surveyed_after_the_next_purchase(
     key_client,
 ):
-    make_survey(slug="shop")
+    make_survey(slug="shop", min_days_between_surveys=0)  # a purchase, then an API invitation
     # The shop knows Ana by its customer id (a purchase event).
     first = purchase(key_client, "order-1", {"email": "ana@example.com", "external_id": "c-17"})
     assert first["surveys"][0]["decision"] == "invited"
@@ -124,7 +124,7 @@ def test_api_invitations_respect_fatigue_and_unsubscribes(key_client):
 
 
 def test_an_api_invitation_by_external_id_finds_the_customer_of_the_purchase(key_client):
-    make_survey(slug="shop")
+    make_survey(slug="shop", min_days_between_surveys=0)  # a purchase, then an API invitation
     purchase(key_client, "order-1", {"email": "ana@example.com", "external_id": "c-17"})
     reply = key_client.post(INVITE, {"external_id": "c-17", "name": "Ana"}, format="json")
     assert reply.status_code == 201, reply.content

@@ -48,7 +48,7 @@ def touchpoint(external_id: str, email: str = "ana@example.com") -> dict:
 @pytest.fixture
 def sent(db, smtp_server):
     """An invitation that really went out through SMTP, from a touchpoint posted by the shop."""
-    survey = make_survey()
+    survey = make_survey(min_days_between_surveys=0)  # a second survey invites the customer too
     [item] = record_touchpoints(items=[touchpoint("order-1")]).items
     assert send_due() == {"sent": 1}
     invitation = Invitation.objects.select_related("contact").get(touchpoint_id=item.id)
@@ -145,7 +145,7 @@ def test_a_hard_bounce_marks_the_invitation_bounced_and_the_address_undeliverabl
     # As a django-anymail backend stores it: the provider's id of the message.
     Invitation.objects.filter(pk=invitation.pk).update(message_id=POSTMARK_ID)
     # A second survey's invitation for the same customer, due later.
-    later = make_survey(slug="later", send_delay_minutes=60)
+    later = make_survey(slug="later", send_delay_minutes=60, min_days_between_surveys=0)
     [item] = record_touchpoints(items=[touchpoint("order-2")]).items
     scheduled = Invitation.objects.get(touchpoint_id=item.id, survey=later)
     assert scheduled.status == Status.SCHEDULED
@@ -253,7 +253,7 @@ def test_a_bounce_for_an_address_the_customer_has_replaced_keeps_the_new_one(cli
 
 def test_a_spam_complaint_unsubscribes_the_customer(client, sent):
     _survey, invitation = sent
-    later = make_survey(slug="later", send_delay_minutes=60)
+    later = make_survey(slug="later", send_delay_minutes=60, min_days_between_surveys=0)
     [item] = record_touchpoints(items=[touchpoint("order-2")]).items
     scheduled = Invitation.objects.get(touchpoint_id=item.id, survey=later)
     complaint = {

@@ -24,7 +24,7 @@
     "yes-no": gettext("Yes / No"), "emoji-3": gettext("3 faces"), "emoji-5": gettext("5 faces"),
   };
   const STATUS_NAMES = { draft: gettext("Draft"), active: gettext("Active"), paused: gettext("Paused"), archived: gettext("Archived") };
-  const FIELD_NAMES = { intro: gettext("Introduction"), thank_you: gettext("Thank-you text"),
+  const FIELD_NAMES = { title: gettext("Title for customers"), intro: gettext("Introduction"), thank_you: gettext("Thank-you text"),
     email_subject: gettext("Email subject"), email_body: gettext("Email text") };
 
   function h(tag, attrs, ...children) {
@@ -88,7 +88,7 @@
   // --- the definition sent to the API -----------------------------------------------------
   function payload() {
     const out = {};
-    for (const k of ["name", "slug", "touchpoint", "languages", "intro", "thank_you", "email_subject",
+    for (const k of ["name", "slug", "touchpoint", "languages", "title", "intro", "thank_you", "email_subject",
       "email_body", "csat_target", "send_delay_minutes", "expires_after_days", "reminder_after_days",
       "min_days_between_surveys", "sample_rate", "filters"]) out[k] = survey[k];
     out.questions = survey.questions.map((q) => {
@@ -129,6 +129,7 @@
     const local = (field) => [() => (survey[field] || {})[lang] || "", (v) => {
       survey[field] = Object.assign({}, survey[field] || {}, { [lang]: v });
     }];
+    bindText("f-title", ...local("title"));
     bindText("f-intro", ...local("intro"));
     bindText("f-thanks", ...local("thank_you"));
     bindText("f-subject", ...local("email_subject"));
@@ -347,6 +348,11 @@
       else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, path ? `${path} › ${k}` : k);
     };
     walk(errors, "");
+    // A refusal names its field and repeats itself as "detail": one problem, one line.
+    const seen = new Set(list.filter((t) => !t.startsWith("detail: ")).map((t) => t.slice(t.indexOf(": ") + 2)));
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i].startsWith("detail: ") && seen.has(list[i].slice(8))) list.splice(i, 1);
+    }
     box.hidden = !list.length;
     box.replaceChildren(h("strong", {}, gettext("Please fix:")), h("ul", {}, list.map((t) => h("li", {}, t.replace(/^detail: /, "")))));
   }
@@ -386,11 +392,14 @@
   function markInvalid() {
     document.querySelectorAll(".q").forEach((el, i) => el.classList.toggle("invalid", !!Object.keys(questionErrors(i)).length));
   }
+  // The answer page as a desktop browser shows it: a narrow desktop window, scaled to the
+  // preview's width, which grows while the desktop preview is shown so the text stays readable.
+  const DESKTOP_WIDTH = 900;
   function fitDesktop() {
     const view = document.querySelector(".desk-view");
     const frame = $("pv-desktop");
     if (!view || !view.clientWidth) return;
-    const scale = view.clientWidth / 1100;
+    const scale = Math.min(1, view.clientWidth / DESKTOP_WIDTH);
     frame.style.transform = `scale(${scale})`;
     view.style.height = Math.round(1400 * scale) + "px";
   }
@@ -398,6 +407,7 @@
     b.onclick = () => {
       for (const o of document.querySelectorAll("[data-device]")) o.setAttribute("aria-selected", String(o === b));
       for (const f of document.querySelectorAll("[data-frame]")) f.hidden = f.dataset.frame !== b.dataset.device;
+      document.querySelector(".editor-body").classList.toggle("desktop-preview", b.dataset.device === "desktop");
       fitDesktop();
     };
   }
@@ -461,6 +471,7 @@
       else {
         q.scale = catalog.kinds[kind].default;
         q.primary = !survey.questions.some((o) => o.primary);
+        q.required = q.primary; // the primary question is required unless the admin says not
         resetScale(q);
       }
       survey.questions.push(q);

@@ -110,7 +110,9 @@ class QuestionSerializer(serializers.Serializer):
     reversed = serializers.BooleanField(required=False, default=False)
     satisfied = serializers.ListField(child=serializers.IntegerField(), required=False)
     primary = serializers.BooleanField(required=False, default=False)
-    required = serializers.BooleanField(required=False, default=False)
+    required = serializers.BooleanField(
+        required=False, help_text="Default: true for the primary question, else false."
+    )
     max_length = serializers.IntegerField(
         required=False, min_value=1, max_value=10000, allow_null=True
     )
@@ -120,6 +122,7 @@ class QuestionSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         kind = attrs["kind"]
+        attrs.setdefault("required", bool(attrs.get("primary")) and kind != scales.COMMENT)
         if attrs.get("max_length") is None:
             attrs.pop("max_length", None)
         if kind == scales.COMMENT:
@@ -166,6 +169,9 @@ class SurveySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Survey.Status.choices, required=False)
     languages = serializers.ListField(
         child=serializers.ChoiceField(choices=LANGUAGE_CODES), required=False, min_length=1
+    )
+    title = LocalizedTextField(
+        max_length=200, help_text="The title customers see; empty: the name."
     )
     intro = LocalizedTextField()
     thank_you = LocalizedTextField()
@@ -260,6 +266,7 @@ class SurveySerializer(serializers.Serializer):
             "touchpoint": survey.touchpoint,
             "status": survey.status,
             "languages": survey.languages,
+            "title": survey.title,
             "intro": survey.intro,
             "thank_you": survey.thank_you,
             "email_subject": survey.email_subject,

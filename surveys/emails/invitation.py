@@ -123,6 +123,7 @@ def _context(invitation: Invitation, language: str, personal: Personal, cache: d
     custom_subject = fill_placeholders(survey.text("email_subject", language), values)
     return {
         "survey": survey,
+        "title": survey.public_title(language),
         "name": personal.name,
         "reference": personal.reference,
         "link": link,
