@@ -152,6 +152,10 @@ class Question(models.Model):
     def scale_def(self) -> scales.Scale | None:
         return scales.SCALES.get(self.scale) if self.is_scored else None
 
+    def text_in(self, language: str) -> str:
+        """The question's text in `language`, else the survey's first language's, else its key."""
+        return localized(self.text, language, self.survey.default_language) or self.key
+
     def labels_in(self, language: str) -> list[str]:
         if not self.is_scored:
             return []
