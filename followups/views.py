@@ -156,30 +156,6 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, forms.StatusForm, action, "status_form")
 
 
-@reports_viewer_required
-@require_http_methods(["GET"])
-def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    response = selectors.response_detail(pk)
-    if response is None:
-        raise Http404
-    answers = sorted(response.answers.all(), key=lambda a: (a.question.position, a.question.id))
-    language = response.locale or response.survey.default_language
-    rows = []
-    for a in answers:
-        q = a.question
-        label = ""
-        if q.is_scored and a.score is not None:
-            points = list(q.scale_def.points) if q.scale_def else []
-            labels = q.labels_in(language)
-            if a.score in points and len(labels) == len(points):
-                label = labels[points.index(a.score)]
-        text = q.text.get(language) or q.text.get(response.survey.default_language) or q.key
-        rows.append({"answer": a, "question": text, "label": label})
-    follow_up = FollowUp.objects.filter(response=response).first()
-    context = {"response": response, "rows": rows, "follow_up": follow_up}
-    return render(request, "followups/response.html", context)
-
-
 def _routing_initial(config: FollowUpSettings) -> list[dict]:
     if not config.pk:
         return []

@@ -188,6 +188,7 @@ def comment_rows(question: Question | None, answers) -> list[dict]:
     labels, bands = score_labels(question), question_bands(question)
     return [
         {
+            "response_id": answer.response_id,
             "text": comment_for_display(answer.text),
             "score": answer.p_score,
             "score_label": labels.get(answer.p_score, ""),

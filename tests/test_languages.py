@@ -283,9 +283,10 @@ def test_staff_pages_show_no_english_leftovers(admin_client, language):
         "/dashboard/",
         "/dashboard/support/?group_by=agent",
         "/dashboard/support/comments/",
+        "/dashboard/support/responses/",
         "/followups/",
         f"/followups/{follow_up.pk}/",
-        f"/followups/responses/{follow_up.response_id}/",
+        f"/responses/{follow_up.response_id}/",
         "/followups/settings/support/",
         "/dashboard/support/?interval=year",  # the bad-request page
     ]

@@ -3,16 +3,14 @@ the report API's), the overview naming its question, the comments page naming it
 
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from django.utils import translation
 
 from reports import rollups
-from reports.receivers import mark_response_days
 from reports.service import csat_report, question_table
-from surveys import scales
-from surveys.models import Answer, Response
+from tests.dashboard_data import answer_all
 from tests.factories import make_survey, rating_question
 
 pytestmark = pytest.mark.django_db
@@ -27,34 +25,6 @@ QUESTIONS = [
     {"key": "effort", "kind": "ces", "scale": "1-7", "text": "How easy was it?"},
     {"key": "comment", "kind": "comment", "text": "Anything else?", "max_length": 200},
 ]
-
-
-def answer_all(survey, scores: dict[str, int], comment: str = "", *, at: str) -> Response:
-    """One response answering the questions in `scores` (and the comment), stored as the answer
-    page stores it."""
-    response = Response.objects.create(
-        survey=survey,
-        submitted_at=datetime.fromisoformat(at).replace(tzinfo=UTC),
-        locale="en",
-        touchpoint_type=survey.touchpoint,
-        attributes={"channel": "web"},
-    )
-    questions = {q.key: q for q in survey.questions.all()}
-    rows = [
-        Answer(
-            response=response,
-            question=questions[key],
-            score=score,
-            score_norm=scales.normalized_score(questions[key].scale, False, score),
-            satisfied=questions[key].is_satisfied(score),
-        )
-        for key, score in scores.items()
-    ]
-    if comment:
-        rows.append(Answer(response=response, question=questions["comment"], text=comment))
-    Answer.objects.bulk_create(rows)
-    mark_response_days(sender=None, response=response)
-    return response
 
 
 @pytest.fixture
