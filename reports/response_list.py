@@ -73,10 +73,12 @@ def response_page(
         at = at.first()
         if at is None:
             return ResponsePage()
+        # A range on submitted_at (the index's column) and the tie broken by id as a filter: the
+        # index is walked from the cursor on, never a sort of every older row.
         if before is not None:
-            rows = rows.filter(Q(submitted_at__lt=at) | Q(submitted_at=at, pk__lt=cursor))
+            rows = rows.filter(submitted_at__lte=at).exclude(submitted_at=at, pk__gte=cursor)
         else:
-            rows = rows.filter(Q(submitted_at__gt=at) | Q(submitted_at=at, pk__gt=cursor))
+            rows = rows.filter(submitted_at__gte=at).exclude(submitted_at=at, pk__lte=cursor)
     order = ("submitted_at", "pk") if after is not None else ("-submitted_at", "-pk")
     rows = rows.select_related("contact", "invitation__contact").prefetch_related(
         "answers__question"

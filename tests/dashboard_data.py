@@ -63,9 +63,10 @@ def answer_all(
 ) -> Response:
     """One response answering the questions in `scores` (and the comment), stored as the answer
     page stores it."""
+    submitted_at = datetime.fromisoformat(at)
     response = Response.objects.create(
         survey=survey,
-        submitted_at=datetime.fromisoformat(at).replace(tzinfo=UTC),
+        submitted_at=submitted_at if submitted_at.tzinfo else submitted_at.replace(tzinfo=UTC),
         locale="en",
         touchpoint_type=survey.touchpoint,
         attributes={"channel": "web"} if attributes is None else attributes,
