@@ -10,10 +10,8 @@ from django.db.models import (
     FilteredRelation,
     FloatField,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.utils.translation import gettext_lazy as _
@@ -59,15 +57,6 @@ def _with_keys(rows: QuerySet, values: dict[str, str], *, field: str) -> QuerySe
             **{f"_key_{i}": value}
         )
     return rows
-
-
-def primary_answer(field: str, question: Question | None, ref: str = "pk"):
-    """A subquery for one field of the response's answer to the primary question."""
-    if question is None:
-        return Subquery(Answer.objects.none().values(field)[:1])
-    return Subquery(
-        Answer.objects.filter(response_id=OuterRef(ref), question_id=question.pk).values(field)[:1]
-    )
 
 
 def with_primary_answer(rows: QuerySet[Answer], question: Question | None) -> QuerySet[Answer]:
