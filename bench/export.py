@@ -81,7 +81,7 @@ def fill(responses: int) -> int:
     q = {question.key: question.pk for question in survey.questions.all()}
     customers = max(responses // 3, 1)
     # Every row's time: one year back from 2026-11-30, spread by a multiplicative step.
-    at = "timestamptz '2026-11-30' - (((g * 7919) %% 31536000) || ' seconds')::interval"
+    at = "timestamptz '2026-11-30' - (((g::bigint * 7919) %% 31536000) || ' seconds')::interval"
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO surveys_contact (id, email, name, external_id, locale, time_zone,
