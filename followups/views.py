@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -67,6 +68,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def _detail_context(request, follow_up: FollowUp, **extra) -> dict:
     return {
         "follow_up": follow_up,
+        "scores": follow_up.scores_in(get_language() or "en"),
         "notes": list(follow_up.notes.all()),
         "assign_form": extra.pop("assign_form", None)
         or forms.AssignForm(initial={"assignee": follow_up.assignee}),

@@ -169,6 +169,14 @@ class Question(models.Model):
             self.kind, self.scale, default, self.reversed
         )
 
+    def label_of(self, score: int | None, language: str) -> str:
+        """The label of a score in `language` ("" for a score off the scale)."""
+        points = list(self.scale_def.points) if self.scale_def else []
+        labels = self.labels_in(language)
+        if score not in points or len(labels) != len(points):
+            return ""
+        return labels[points.index(score)]
+
     def is_satisfied(self, score: int) -> bool:
         return score in self.satisfied
 
