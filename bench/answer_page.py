@@ -204,6 +204,11 @@ def main() -> None:
                 figures[label] = run_wrk(port, prefix, files[run], args.seconds, args.connections)
                 rates[label].append(figures[label][0])
             (base, base_bad), (ours, ours_bad) = figures["baseline"], figures["answer page"]
+            if not base:
+                sys.exit(
+                    f"run {run}: the baseline answered nothing ({base_bad} non-2xx/3xx): is "
+                    f"another benchmark using {args.database_url}?"
+                )
             ratios.append(ours / base)
             print(
                 f"run {run}: baseline (SELECT + INSERT view) {base:6.0f} req/s, answer page POST "

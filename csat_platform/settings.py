@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "surveys",
     "reports",
     "privacy",
+    "connectors",
 ]
 
 MIDDLEWARE = [
@@ -389,6 +390,16 @@ FOLLOWUPS_WEBHOOK_MAX_ATTEMPTS = env.int("FOLLOWUPS_WEBHOOK_MAX_ATTEMPTS", defau
 FOLLOWUPS_WEBHOOK_RETRY_BASE_SECONDS = env.int("FOLLOWUPS_WEBHOOK_RETRY_BASE_SECONDS", default=30)
 FOLLOWUPS_WEBHOOK_RETRY_MAX_SECONDS = env.int("FOLLOWUPS_WEBHOOK_RETRY_MAX_SECONDS", default=3600)
 FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS = env.int("FOLLOWUPS_WEBHOOK_TIMEOUT_SECONDS", default=10)
+
+# --- Connectors: shops' and helpdesks' webhooks in (/hooks/<id>/) ---------------------------------
+CONNECTORS_MAX_BODY_BYTES = env.int("CONNECTORS_MAX_BODY_BYTES", default=512 * 1024)
+CONNECTORS_DELIVERY_RETENTION = env.int(
+    "CONNECTORS_DELIVERY_RETENTION", default=500
+)  # per connector
+if CONNECTORS_MAX_BODY_BYTES < 1024 or CONNECTORS_DELIVERY_RETENTION < 1:
+    raise ImproperlyConfigured(
+        "CONNECTORS_MAX_BODY_BYTES must be at least 1024, CONNECTORS_DELIVERY_RETENTION at least 1."
+    )
 # The sweep opens follow-ups whose task was lost (broker down when the answer came in): answers
 # from the last FOLLOWUPS_SWEEP_HOURS, older than the grace, at most FOLLOWUPS_SWEEP_LIMIT a run.
 FOLLOWUPS_SWEEP_SECONDS = env.int("FOLLOWUPS_SWEEP_SECONDS", default=300)

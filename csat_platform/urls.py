@@ -37,3 +37,9 @@ urlpatterns += [path("api/v1/", include("privacy.urls"))]
 
 # Email providers' bounce, complaint and delivery events: /anymail/<esp>/tracking/.
 urlpatterns += [path("anymail/", include("surveys.webhooks"))]
+
+# Connectors: shops' and helpdesks' signed webhooks in (/hooks/<id>/), their pages and API.
+urlpatterns += [
+    path("api/v1/", include("connectors.api_urls")),
+    path("", include("connectors.urls")),
+]

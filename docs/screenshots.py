@@ -93,6 +93,16 @@ def main(base: str) -> None:
         small.locator("[data-responses] a").first.click()
         small.wait_for_load_state()
         small.screenshot(path=OUT / "response-phone.png")
+        # A new connector on a phone: its address and its secret, shown this once.
+        small = browser.new_page(viewport={"width": 390, "height": 844})
+        log_in(small, base, "admin", "demo-admin")
+        small.goto(f"{base}/connectors/")
+        small.select_option("select[name=provider]", "zammad")
+        small.select_option("select[name=survey]", "support")
+        small.fill("input[name=name]", "Helpdesk")
+        small.click("form.cn-new button[type=submit]")
+        small.wait_for_load_state()
+        small.screenshot(path=OUT / "connector-phone.png", full_page=True)
         browser.close()
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import statistics
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q, TextField
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from reports.selectors.raw import attribute_value
 from surveys.models import Survey
 
 from .models import FollowUp
@@ -53,9 +52,9 @@ def _narrowed(rows, touchpoint: str | None, attrs: dict[str, str] | None):
     if touchpoint:
         rows = rows.filter(touchpoint_type=touchpoint)
     for i, (name, value) in enumerate(sorted((attrs or {}).items())):
-        rows = rows.alias(
-            **{f"_a{i}": Cast(KeyTextTransform(name, "attributes"), TextField())}
-        ).filter(**{f"_a{i}": value})
+        rows = rows.alias(**{f"_a{i}": attribute_value(name, "attributes")}).filter(
+            **{f"_a{i}": value}
+        )
     return rows
 
 

@@ -7,7 +7,7 @@ reports.responses) both import it, and it imports neither.
 
 from __future__ import annotations
 
-import json
+from surveys.attributes import attribute_text as shown_text
 
 TOTAL = ""  # the dimension of the totals
 TOUCHPOINT = "touchpoint"  # Response.touchpoint_type (an invitation: its survey's touchpoint)
@@ -43,12 +43,9 @@ def attr_dimension(name: str) -> str:
 
 
 def attribute_text(value) -> str | None:
-    """An attribute value as rollup text; None for null, lists and objects (not counted)."""
-    if isinstance(value, str):
-        return value[:VALUE_LENGTH]
-    if isinstance(value, bool | int | float):
-        return json.dumps(value)
-    return None
+    """An attribute value as rollup text (surveys.attributes' text, cut to the key length)."""
+    text = shown_text(value)
+    return None if text is None else text[:VALUE_LENGTH]
 
 
 def dimensions_of(touchpoint_type: str, locale: str, attributes) -> list[tuple[str, str]]:

@@ -152,6 +152,18 @@ class InvitationBatch:
             TouchpointSkip.objects.bulk_create(self.skips, batch_size=1000)
 
 
+def contact_skip(contact: Contact) -> Skip | None:
+    """Why this customer gets no survey mail at all (unsubscribed, no or a bouncing address), or
+    None: checked when an invitation is made and again when it is sent."""
+    if contact.unsubscribed_at is not None:
+        return Skip(Reason.UNSUBSCRIBED)
+    if not contact.email:
+        return Skip(Reason.UNDELIVERABLE, "no email address")
+    if contact.undeliverable_at is not None:
+        return Skip(Reason.UNDELIVERABLE, contact.undeliverable_reason[:200] or "bounced")
+    return None
+
+
 def skip_reason(
     survey: Survey,
     contact: Contact,
@@ -175,12 +187,9 @@ def skip_reason(
             rate=survey.sample_rate,
         ):
             return Skip(Reason.SAMPLED_OUT, f"sample rate {survey.sample_rate:g}")
-    if contact.unsubscribed_at is not None:
-        return Skip(Reason.UNSUBSCRIBED)
-    if not contact.email:
-        return Skip(Reason.UNDELIVERABLE, "no email address")
-    if contact.undeliverable_at is not None:
-        return Skip(Reason.UNDELIVERABLE, contact.undeliverable_reason[:200])
+    skip = contact_skip(contact)
+    if skip is not None:
+        return skip
     days = 0 if is_test else survey.min_days_between_surveys
     if days and last_surveyed is not None and last_surveyed > now - timedelta(days=days):
         return Skip(Reason.FATIGUED, f"last survey {last_surveyed:%Y-%m-%d %H:%M}")

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from access.models import ApiKey
 from access.roles import MANAGER, SURVEY_ADMIN
+from connectors import services
 
 from .dashboard_data import respond
 from .factories import admin_user, make_survey, manager_user
@@ -60,7 +61,8 @@ def site(settings, tmp_path):
     link = client.post(
         "/api/v1/surveys/shop/invitations/", {"email": "ana@example.com"}, format="json"
     ).json()
-    return {"survey": survey, "link": link["link"]}
+    connector = services.create_connector(provider="zendesk", survey="shop", secret="z")
+    return {"survey": survey, "link": link["link"], "connector": connector}
 
 
 def visit(page, url: str) -> None:
@@ -87,6 +89,8 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
         "/mailbox/",
         "/admin/",
         "/admin/surveys/survey/",
+        "/connectors/",
+        f"/connectors/{site['connector'].pk}/",
     ):
         visit(page, base + path)
         blocked += [f"{path}: {v}" for v in page.evaluate("window.__csp")]

@@ -214,7 +214,13 @@ def test_deleted_responses_leave_the_rollups_on_refresh():
     assert ContactDay.objects.get(scope=respondents_scope(survey.pk)).previous_day is None
 
 
-def test_answer_page_marks_the_day_dirty_in_one_statement(client, django_assert_num_queries):
+@pytest.mark.django_db(transaction=True)
+def test_answer_page_marks_the_day_dirty_in_one_round_trip(monkeypatch):
+    """The mark runs on every answer, after its commit: one statement, no transaction around it
+    (a BEGIN and a COMMIT would be two more round trips)."""
+    import psycopg
+
+    from reports.receivers import mark_response_days
     from surveys import responses
 
     survey = make_survey(slug="hot", questions=[rating_question(primary=True, required=True)])
@@ -222,16 +228,29 @@ def test_answer_page_marks_the_day_dirty_in_one_statement(client, django_assert_
     invitation, _token = make_invitation(
         survey, contact, sent_at=datetime(2026, 1, 3, 8, tzinfo=UTC)
     )
-    from reports.receivers import mark_response_days
-
     response = responses.record_response(
         invitation=invitation, answers={"satisfaction": "4"}, locale="en"
     )
     DirtyDay.objects.all().delete()
-    with django_assert_num_queries(1):
-        mark_response_days(sender=None, response=response)
+    statements, commits = [], []
+    execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
+
+    def counted_execute(cursor, query, params=None, **options):
+        statements.append(str(query))
+        return execute(cursor, query, params, **options)
+
+    def counted_commit(conn):
+        commits.append(conn)
+        return commit(conn)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted_execute)
+    monkeypatch.setattr(psycopg.Connection, "commit", counted_commit)
+    mark_response_days(sender=None, response=response)
+    monkeypatch.undo()
+    assert len(statements) == 1 and "ON CONFLICT DO NOTHING" in statements[0]
+    assert commits == [] and connection.get_autocommit()
+    # the response's day and the day its invitation was sent
     assert DirtyDay.objects.filter(survey_id=survey.pk).count() == 2
-    assert connection.vendor in ("postgresql", "sqlite")
 
 
 def test_rebuild_rollups_command_rebuilds_one_survey_or_all(capsys):

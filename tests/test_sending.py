@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from surveys import sending, services
 from surveys.models import Contact, Invitation, Survey, TouchpointEvent
+from surveys.sending import ledger
 
 from .factories import make_invitation, make_survey, rating_question
 from .mail_servers import SilentSmtp
@@ -269,7 +270,7 @@ def test_a_row_another_run_of_the_claim_handed_over_meanwhile_is_not_sent_twice(
 def test_outcomes_are_recorded_alike_where_an_update_cannot_return_rows(
     db, scripted_smtp, monkeypatch
 ):
-    monkeypatch.setattr(sending, "_update_returns_rows", lambda db: False)  # SQLite before 3.35
+    monkeypatch.setattr(ledger, "_update_returns_rows", lambda db: False)  # SQLite before 3.35
     server = scripted_smtp({"nobody@example.com": "550 5.1.1 No such user"})
     survey = make_survey()
     first, _ = due_invitation(survey, email="first@example.com")

@@ -84,3 +84,16 @@ def test_a_webhook_secret_without_user_and_password_is_refused(tmp_path):
     )
     assert result.returncode != 0
     assert 'ANYMAIL_WEBHOOK_SECRET must be "user:password"' in result.stderr
+
+
+def test_a_connector_body_limit_below_a_kilobyte_is_refused(tmp_path):
+    result = run_manage(
+        "check",
+        env_overrides={
+            "DEBUG": "1",
+            "CSAT_VAR_DIR": str(tmp_path),
+            "CONNECTORS_MAX_BODY_BYTES": "10",
+        },
+    )
+    assert result.returncode != 0
+    assert "CONNECTORS_MAX_BODY_BYTES must be at least 1024" in result.stderr

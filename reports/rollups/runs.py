@@ -11,6 +11,7 @@ from django.db.models import Max, Min
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from csat_platform.prepared import prepared_cursor
 from surveys.models import Invitation, Response, Survey, TouchpointEvent
 
 from .. import periods
@@ -126,12 +127,20 @@ def rebuild(*, survey: Survey | None = None, since: date | None = None, progress
 
 
 def mark_dirty(survey_id: int, days: Iterable[date]) -> None:
-    """Note survey days whose rollups are stale: one INSERT ... ON CONFLICT DO NOTHING."""
+    """Note survey days whose rollups are stale: one INSERT ... ON CONFLICT DO NOTHING, a single
+    round trip outside a transaction (it runs on every answer), prepared once per connection."""
     if not enabled():
         return
-    DirtyDay.objects.bulk_create(
-        [DirtyDay(survey_id=survey_id, day=d) for d in set(days)], ignore_conflicts=True
+    days = sorted(set(days))
+    if not days:
+        return
+    rows = ", ".join(["(%s, %s)"] * len(days))
+    sql = (
+        f"INSERT INTO {DirtyDay._meta.db_table} (survey_id, day) VALUES {rows} "
+        "ON CONFLICT DO NOTHING"
     )
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [value for day in days for value in (survey_id, day)])
 
 
 def recompute_day(survey: Survey, day: date) -> None:

@@ -120,7 +120,8 @@ class Command(BaseCommand):
         if not result.rejected:
             out.write("Rejected: none.")
         else:
-            out.write(self.style.WARNING(f"Rejected: {result.rejected:,} lines."))
+            noun = "line" if result.rejected == 1 else "lines"
+            out.write(self.style.WARNING(f"Rejected: {result.rejected:,} {noun}."))
             for reject in listed:
                 out.write(f"  line {reject.line}: {reject.reason}")
             more = result.rejected - len(listed)

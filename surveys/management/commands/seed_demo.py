@@ -152,7 +152,8 @@ class Command(BaseCommand):
             + "."
         )
         followups_demo.seed(self.stdout)
-        # The answers were written straight to the tables: the dashboards read the rollups.
+        # The answers were written straight to the tables: on PostgreSQL the dashboards read the
+        # rollups, built here (elsewhere they read the rows, and this does nothing).
         rollups.rebuild()
 
     def _answers(
