@@ -384,6 +384,8 @@ CELERY_BEAT_SCHEDULE["reports-refresh-rollups"] = {
 # --- Dashboards, comments and export -----------------------------------------------------------
 # Mask email addresses and phone numbers customers type into comments, on every page and export.
 HIDE_CONTACT_DETAILS_IN_COMMENTS = env.bool("HIDE_CONTACT_DETAILS_IN_COMMENTS", default=True)
+# Export each response's customer (email, name, external id); off: exports without personal data.
+EXPORT_CUSTOMER_DETAILS = env.bool("EXPORT_CUSTOMER_DETAILS", default=True)
 
 # --- Follow-ups (closing the loop) ------------------------------------------------------------
 INSTALLED_APPS += ["followups"]

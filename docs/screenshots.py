@@ -82,10 +82,20 @@ def main(base: str) -> None:
             path=OUT / "dashboard-loop.png",
             clip={"x": 0, "y": 0, "width": 1280, "height": bottom["y"] + bottom["height"] + 16},
         )
+        # Every question of the support survey, and its responses.
+        manager.goto(f"{base}/dashboard/support/?question=speed")
+        manager.wait_for_timeout(800)
+        manager.locator("[data-panel=questions]").screenshot(path=OUT / "dashboard-questions.png")
+        manager.goto(f"{base}/dashboard/support/responses/")
+        manager.screenshot(path=OUT / "responses.png")
         small = browser.new_page(viewport={"width": 390, "height": 844})
         log_in(small, base, "manager", "demo-manager")
         small.goto(f"{base}/dashboard/purchase/comments/")
         small.screenshot(path=OUT / "comments-phone.png")
+        small.goto(f"{base}/dashboard/support/responses/")
+        small.locator("[data-responses] a").first.click()
+        small.wait_for_load_state()
+        small.screenshot(path=OUT / "response-phone.png")
         # A new connector on a phone: its address and its secret, shown this once.
         small = browser.new_page(viewport={"width": 390, "height": 844})
         log_in(small, base, "admin", "demo-admin")

@@ -34,6 +34,7 @@ def follow_up_email(follow_up) -> EmailMultiAlternatives | None:
         "owner": owner,
         "contact": follow_up.contact,
         "primary": follow_up.primary_score,
+        "scores": follow_up.scores_in(settings.LANGUAGE_CODE),
         "url": follow_up_url(follow_up),
     }
     return _message("opened", context, owner.email)

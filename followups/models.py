@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from reports.redact import comment_for_display
 from surveys.attributes import value_matches
 from surveys.models import Contact, Response, Survey
 
@@ -188,6 +189,26 @@ class FollowUp(models.Model):
 
         trigger = Trigger.from_dict(self.trigger)
         return trigger.text() if trigger else self.reason
+
+    @property
+    def comment_shown(self) -> str:
+        """The comment as pages, mails and webhooks show it: contact details masked while
+        HIDE_CONTACT_DETAILS_IN_COMMENTS is on (reports.redact decides)."""
+        return comment_for_display(self.comment)
+
+    def scores_in(self, language: str) -> list[dict]:
+        """The scores with each question's text and label in `language` (the stored copy for a
+        question the survey no longer has)."""
+        questions = {q.key: q for q in self.survey.questions.all()}
+        out = []
+        for row in self.scores:
+            question = questions.get(row.get("key"))
+            if question is None:
+                out.append(row)
+                continue
+            label = question.label_of(row.get("score"), language) or row.get("label", "")
+            out.append({**row, "text": question.text_in(language), "label": label})
+        return out
 
     @property
     def primary_score(self) -> dict | None:

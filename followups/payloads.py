@@ -29,7 +29,7 @@ def follow_up_data(follow_up: FollowUp) -> dict:
         "scale": primary.get("scale"),
         "label": primary.get("label"),
         "scores": follow_up.scores,
-        "comment": follow_up.comment,
+        "comment": follow_up.comment_shown,
         "customer": {
             "email": contact.email if contact else "",
             "name": contact.name if contact else "",

@@ -7,7 +7,6 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from access.roles import MANAGER, SURVEY_ADMIN
-from surveys.models import Response
 
 from .models import FollowUp
 
@@ -66,13 +65,4 @@ def assignable_users() -> QuerySet:
         .filter(Q(groups__name__in=[MANAGER, SURVEY_ADMIN]) | Q(is_superuser=True))
         .distinct()
         .order_by("username")
-    )
-
-
-def response_detail(pk: int) -> Response | None:
-    return (
-        Response.objects.select_related("survey", "contact", "invitation")
-        .prefetch_related("answers__question")
-        .filter(pk=pk)
-        .first()
     )

@@ -10,7 +10,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from surveys import scales
 from surveys.models import Question, Response, Survey
 
 from . import rules, signals
@@ -41,20 +40,13 @@ def _score_rows(answers, primary: Question | None, language: str) -> list[dict]:
         q = a.question
         if not q.is_scored or a.score is None:
             continue
-        labels = q.labels_in(language)
-        points = list(scales.get_scale(q.scale).points)
-        label = (
-            labels[points.index(a.score)]
-            if a.score in points and len(labels) == len(points)
-            else ""
-        )
         rows.append(
             {
                 "key": q.key,
-                "text": q.text.get(language) or next(iter(q.text.values()), q.key),
+                "text": q.text_in(language),
                 "score": a.score,
                 "scale": q.scale,
-                "label": label,
+                "label": q.label_of(a.score, language),
                 "satisfied": a.satisfied,
                 "primary": primary is not None and q.pk == primary.pk,
             }

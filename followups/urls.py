@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views
 
@@ -10,5 +11,9 @@ urlpatterns = [
     path("followups/<int:pk>/contacted/", views.contacted, name="followup-contacted"),
     path("followups/<int:pk>/status/", views.change_status, name="followup-status"),
     path("followups/settings/<slug:slug>/", views.settings_page, name="followup-settings"),
-    path("followups/responses/<int:pk>/", views.response_detail, name="followup-response"),
+    # the one response page is the dashboard's (reports.response_views); old links still work
+    path(
+        "followups/responses/<int:pk>/",
+        RedirectView.as_view(pattern_name="response-detail", permanent=True),
+    ),
 ]

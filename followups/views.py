@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -67,6 +68,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def _detail_context(request, follow_up: FollowUp, **extra) -> dict:
     return {
         "follow_up": follow_up,
+        "scores": follow_up.scores_in(get_language() or "en"),
         "notes": list(follow_up.notes.all()),
         "assign_form": extra.pop("assign_form", None)
         or forms.AssignForm(initial={"assignee": follow_up.assignee}),
@@ -154,30 +156,6 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
         }[data["status"]]
 
     return _act(request, pk, forms.StatusForm, action, "status_form")
-
-
-@reports_viewer_required
-@require_http_methods(["GET"])
-def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    response = selectors.response_detail(pk)
-    if response is None:
-        raise Http404
-    answers = sorted(response.answers.all(), key=lambda a: (a.question.position, a.question.id))
-    language = response.locale or response.survey.default_language
-    rows = []
-    for a in answers:
-        q = a.question
-        label = ""
-        if q.is_scored and a.score is not None:
-            points = list(q.scale_def.points) if q.scale_def else []
-            labels = q.labels_in(language)
-            if a.score in points and len(labels) == len(points):
-                label = labels[points.index(a.score)]
-        text = q.text.get(language) or q.text.get(response.survey.default_language) or q.key
-        rows.append({"answer": a, "question": text, "label": label})
-    follow_up = FollowUp.objects.filter(response=response).first()
-    context = {"response": response, "rows": rows, "follow_up": follow_up}
-    return render(request, "followups/response.html", context)
 
 
 def _routing_initial(config: FollowUpSettings) -> list[dict]:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from surveys import scales
 from surveys.models import Question
 
+from . import metrics
 from .responses import question_bands
 
 LOW_COVERAGE = 50.0  # seed 004: 250 answers from 1,000 customers is not a true picture
@@ -118,7 +119,7 @@ def cards(report: dict) -> dict:
     nps = report.get("nps")
     if nps:
         out["nps"] = {
-            "score": "–" if nps["score"] is None else f"{nps['score']:+.0f}",
+            "score": _nps_text(nps["score"]),
             "detail": _("%(p)s promoters, %(d)s detractors of %(n)s")
             % {"p": nps["promoters"], "d": nps["detractors"], "n": nps["n"]},
         }
@@ -222,3 +223,38 @@ def sparkline(series: list[dict], target: float | None) -> dict:
 
     points = " ".join(f"{round(i / span_x * SPARK_W, 1)},{y(v)}" for i, v in values)
     return {"points": points, "target_y": y(target) if target is not None else None}
+
+
+def question_rows(table: list[dict], questions, language: str) -> list[dict]:
+    """The "every question" table (reports.service.question_table) as display text: the
+    question's text, its headline (CSAT %, NPS or CES easy %), mean, n, interval and change."""
+    texts = {q.key: q.text_in(language) for q in questions}
+    rows = []
+    for row in table:
+        if row["nps"]:
+            measure, headline = _("NPS"), _nps_text(row["nps"]["score"])
+        elif row["ces"]:
+            measure, headline = _("CES"), fmt(row["ces"]["mean"], 2)
+        else:
+            measure, headline = _("CSAT"), fmt(row["csat"], 1, " %")
+        rows.append(
+            {
+                "key": row["key"],
+                "text": texts.get(row["key"], row["key"]),
+                "measure": measure,
+                "headline": headline,
+                "mean": fmt(row["mean"], 2),
+                "scale": scale_wording(row),
+                "n": number_format(row["n"], force_grouping=True),
+                "interval": ""
+                if row["ci_low"] is None
+                else f"{fmt(row['ci_low'])}–{fmt(row['ci_high'])} %",
+                "change": change_of(row),
+                "small_sample": bool(row["n"]) and metrics.is_small_sample(row["n"]),
+            }
+        )
+    return rows
+
+
+def _nps_text(score: float | None) -> str:
+    return "–" if score is None else f"{score:+.0f}"

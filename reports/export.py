@@ -7,14 +7,15 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import xlsxwriter
+from django.conf import settings
 from django.db import connection
 from django.db.models import F, Func, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from surveys.models import Question, Response, Survey
+from surveys.models import Answer, Question, Response, Survey
 
 from .redact import comment_for_display
-from .responses import comment_questions, primary_answer
 
 CHUNK = 2000
 # A spreadsheet runs a cell that starts with one of these as a formula (CWE-1236). OWASP's
@@ -50,57 +51,108 @@ def attribute_names(rows: QuerySet[Response]) -> list[str]:
     return sorted(names)
 
 
+CUSTOMER_COLUMNS = ("customer_email", "customer_name", "customer_external_id")
+
+
 def response_table(survey: Survey, rows: QuerySet[Response]) -> Iterator[list]:
-    """The header, then one list per response, read in chunks: primary score, satisfied,
-    comment (masked while contact details are hidden), date, touchpoint and attributes."""
+    """The header, then one list per response (oldest first), read in keyset chunks: when and in
+    which language it was answered, the touchpoint (type and id), the customer (unless
+    EXPORT_CUSTOMER_DETAILS is off), the invitation's sent and answered times, whether the
+    primary answer is satisfied, one column per question (`q.<key>`: the score, or the comment
+    text, masked while contact details are hidden) and one per attribute (`attr.<name>`).
+    Times are aware datetimes in the site's time zone."""
     primary: Question | None = survey.primary_question()
-    comment_q = next(iter(comment_questions(survey)), None)
+    questions = list(survey.questions.all())
+    customer = settings.EXPORT_CUSTOMER_DETAILS
     names = attribute_names(rows)
     yield [
         "response_id",
         "submitted_at",
         "survey",
+        "language",
         "touchpoint",
-        "question",
-        "score",
+        "touchpoint_id",
+        *(CUSTOMER_COLUMNS if customer else ()),
+        "invitation_sent_at",
+        "invitation_answered_at",
         "satisfied",
-        "comment",
+        *(f"q.{q.key}" for q in questions),
         *(f"attr.{name}" for name in names),
     ]
-    values = (
-        rows.order_by("submitted_at", "pk")
-        .annotate(
-            _score=primary_answer("score", primary),
-            _satisfied=primary_answer("satisfied", primary),
-            _comment=primary_answer("text", comment_q),
+    fields = [
+        "pk",
+        "submitted_at",
+        "locale",
+        "touchpoint_type",
+        "invitation__touchpoint__external_id",
+        "invitation__sent_at",
+        "invitation__answered_at",
+        "attributes",
+    ]
+    if customer:
+        rows = rows.annotate(
+            **{
+                f"_{column}": Coalesce(F(f"contact__{field}"), F(f"invitation__contact__{field}"))
+                for column, field in zip(
+                    CUSTOMER_COLUMNS, ("email", "name", "external_id"), strict=True
+                )
+            }
         )
-        .values_list(
-            "pk",
-            "submitted_at",
-            "touchpoint_type",
-            "attributes",
-            "_score",
-            "_satisfied",
-            "_comment",
-        )
-    )
+        fields += [f"_{column}" for column in CUSTOMER_COLUMNS]
     zone = timezone.get_default_timezone()
-    question_key = primary.key if primary else ""
-    for pk, submitted_at, touchpoint, attributes, score, satisfied, comment in values.iterator(
-        chunk_size=CHUNK
-    ):
-        attributes = attributes if isinstance(attributes, dict) else {}
-        yield [
+    rows = rows.order_by("submitted_at", "pk").values_list(*fields)
+    last = None
+    while True:
+        chunk = rows
+        if last is not None:
+            # keyset: the rows after the last one read, along the (survey, submitted_at) index
+            at, pk = last
+            chunk = chunk.filter(submitted_at__gte=at).exclude(submitted_at=at, pk__lte=pk)
+        chunk = list(chunk[:CHUNK])
+        if not chunk:
+            return
+        last = (chunk[-1][1], chunk[-1][0])
+        answers = _answers([row[0] for row in chunk], questions)
+        for (
             pk,
-            submitted_at.astimezone(zone).isoformat(timespec="seconds"),
-            survey.slug,
+            submitted,
+            language,
             touchpoint,
-            question_key,
-            score,
-            "" if satisfied is None else ("yes" if satisfied else "no"),
-            comment_for_display(comment or ""),
-            *(_cell(attributes.get(name)) for name in names),
-        ]
+            touchpoint_id,
+            sent,
+            answered,
+            attrs,
+            *who,
+        ) in chunk:
+            attrs = attrs if isinstance(attrs, dict) else {}
+            given = answers.get(pk, {})
+            satisfied = given.get(primary.pk, (None, None))[1] if primary else None
+            yield [
+                pk,
+                submitted.astimezone(zone),
+                survey.slug,
+                language,
+                touchpoint,
+                touchpoint_id or "",
+                *(value or "" for value in who),
+                sent.astimezone(zone) if sent else None,
+                answered.astimezone(zone) if answered else None,
+                "" if satisfied is None else ("yes" if satisfied else "no"),
+                *(given.get(q.pk, ("", None))[0] for q in questions),
+                *(_cell(attrs.get(name)) for name in names),
+            ]
+
+
+def _answers(response_ids: list[int], questions: list[Question]) -> dict[int, dict]:
+    """{response id: {question id: (score or masked text, satisfied)}} of a chunk's responses."""
+    scored = {q.pk for q in questions if q.is_scored}
+    out: dict[int, dict] = {}
+    for response_id, question_id, score, satisfied, text in Answer.objects.filter(
+        response_id__in=response_ids
+    ).values_list("response_id", "question_id", "score", "satisfied", "text"):
+        value = score if question_id in scored else comment_for_display(text or "")
+        out.setdefault(response_id, {})[question_id] = ("" if value is None else value, satisfied)
+    return out
 
 
 def _cell(value):
@@ -126,7 +178,13 @@ def csv_lines(table: Iterable[list]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"
     for row in table:
-        yield writer.writerow([neutralize(v) for v in row])
+        yield writer.writerow([_csv_value(v) for v in row])
+
+
+def _csv_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return neutralize(value)
 
 
 def xlsx_file(table: Iterable[list], *, sheet: str = "Responses"):
@@ -145,6 +203,7 @@ def xlsx_file(table: Iterable[list], *, sheet: str = "Responses"):
         },
     )
     bold = book.add_format({"bold": True})
+    date_style = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     rows = iter(table)
     header = [neutralize(v) for v in next(rows, [])]
     part = 0
@@ -161,7 +220,8 @@ def xlsx_file(table: Iterable[list], *, sheet: str = "Responses"):
             if isinstance(value, str):
                 ws.write_string(r, c, value)
             elif isinstance(value, datetime):
-                ws.write_datetime(r, c, value)
+                # a real date (a number with a date style), in the time zone it was given in
+                ws.write_datetime(r, c, value.replace(tzinfo=None), date_style)
             elif value is None:
                 ws.write_blank(r, c, None)
             else:

@@ -10,10 +10,8 @@ from django.db.models import (
     FilteredRelation,
     FloatField,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +23,7 @@ from . import rollups, selectors
 from .models import CommentRollup
 from .query import ReportQuery
 from .selectors.raw import attribute_value
+from .service import pick_question
 from .vocabulary import ATTR_PREFIX, KEY_LENGTH, TOUCHPOINT, VALUE_LENGTH
 
 # The bands are surveys.scales.band's; these are their names on the pages.
@@ -60,15 +59,6 @@ def _with_keys(rows: QuerySet, values: dict[str, str], *, field: str) -> QuerySe
     return rows
 
 
-def primary_answer(field: str, question: Question | None, ref: str = "pk"):
-    """A subquery for one field of the response's answer to the primary question."""
-    if question is None:
-        return Subquery(Answer.objects.none().values(field)[:1])
-    return Subquery(
-        Answer.objects.filter(response_id=OuterRef(ref), question_id=question.pk).values(field)[:1]
-    )
-
-
 def with_primary_answer(rows: QuerySet[Answer], question: Question | None) -> QuerySet[Answer]:
     """Comment answers with p_score, p_norm, p_satisfied of their response's primary answer,
     joined once (not a subquery per row: the comments page sorts and counts by them)."""
@@ -87,6 +77,13 @@ def with_primary_answer(rows: QuerySet[Answer], question: Question | None) -> Qu
         p_norm=F("primary__score_norm"),
         p_satisfied=F("primary__satisfied"),
     )
+
+
+def scored_question(survey: Survey, query: ReportQuery) -> Question | None:
+    """The question the view reads scores of: the query's `question` (a scored one), else the
+    primary (None when the survey has none). ReportError for a key that is not a scored question
+    (reports.service.pick_question decides)."""
+    return pick_question(survey, query.question) if query.question else survey.primary_question()
 
 
 def comment_questions(survey: Survey) -> list[Question]:
@@ -116,11 +113,12 @@ class CommentQuery:
 
 
 def comments(survey: Survey, query: ReportQuery, listing: CommentQuery) -> QuerySet[Answer]:
-    """Non-empty comment answers with the primary question's score, unhappy first by default.
+    """Non-empty comment answers with the score of the view's question (scored_question),
+    unhappy first by default.
 
     Each row carries p_score, p_norm, p_satisfied and its response (date, attributes)."""
     start, end = query.bounds()
-    primary = survey.primary_question()
+    primary = scored_question(survey, query)
     rows = Answer.objects.filter(
         question__survey=survey,
         question__kind=scales.COMMENT,
@@ -159,14 +157,17 @@ def latest_comments(survey: Survey, query: ReportQuery, limit: int) -> list[Answ
         picked = list(newest.values_list("norm", "submitted_at", "answer_id")[:LATEST_WINDOW])
     # unhappy first: worst score first (no score last), newest first within a score
     picked.sort(key=lambda row: (row[0] is None, row[0] or 0, -row[1].timestamp(), -row[2]))
-    return comments_by_id(survey, [pk for _norm, _at, pk in picked[:limit]])
+    return comments_by_id(survey, [pk for _norm, _at, pk in picked[:limit]], query)
 
 
-def comment_filters(query: ReportQuery) -> dict[str, str] | None:
+def comment_filters(survey: Survey, query: ReportQuery) -> dict[str, str] | None:
     """The view's touchpoint and attribute filters as comment-rollup dimensions; None without
     rollups, with a language filter (they do not keep it) or when a name or value is longer than
-    they keep (those views read the rows)."""
+    they keep (those views read the rows). The rollups keep the primary question's score: a view
+    of another question reads the rows too."""
     if not rollups.enabled() or query.language:
+        return None
+    if query.question and query.question != getattr(survey.primary_question(), "key", None):
         return None
     dims = {ATTR_PREFIX + name: value for name, value in query.attrs.items()}
     if query.touchpoint:
@@ -182,9 +183,9 @@ def band_counts(survey: Survey, query: ReportQuery, search: str = "") -> dict[st
     """How many comments each band holds under the query (for the band tabs): from the
     rollups' counts (up to two filters the counts hold over the range), else from the
     comment rollup rows, or from the rows themselves (a search, or no rollups)."""
-    dims = None if search else comment_filters(query)
+    dims = None if search else comment_filters(survey, query)
     if dims is None:
-        primary = survey.primary_question()
+        primary = scored_question(survey, query)
         rows = comments(survey, query, CommentQuery(search=search)).order_by()
         return rows.aggregate(
             all=Count("pk"),
@@ -215,7 +216,7 @@ def _comment_rows(survey: Survey, query: ReportQuery, dims: dict[str, str]) -> Q
 def comment_rollups(survey: Survey, query: ReportQuery, listing: CommentQuery):
     """The comments of the view as CommentRollup rows in page order; None for a text search or
     where comment_filters gives None (those views read the comments)."""
-    dims = None if listing.search else comment_filters(query)
+    dims = None if listing.search else comment_filters(survey, query)
     if dims is None:
         return None
     rows = _comment_rows(survey, query, dims)
@@ -226,11 +227,12 @@ def comment_rollups(survey: Survey, query: ReportQuery, listing: CommentQuery):
     return rows.order_by(F("norm").asc(nulls_last=True), "-submitted_at", "-answer_id")
 
 
-def comments_by_id(survey: Survey, answer_ids: list[int]) -> list[Answer]:
-    """The comment answers of a page, in the page's order, with their primary answer."""
+def comments_by_id(survey: Survey, answer_ids: list[int], query: ReportQuery) -> list[Answer]:
+    """The comment answers of a page, in the page's order, with their answer to the view's
+    question (scored_question)."""
     rows = with_primary_answer(
         Answer.objects.filter(pk__in=answer_ids).select_related("response"),
-        survey.primary_question(),
+        scored_question(survey, query),
     ).in_bulk()
     return [rows[pk] for pk in answer_ids if pk in rows]
 

@@ -60,7 +60,7 @@ from .vocabulary import (
     empty_counts,
 )
 
-__all__ = ["ReportError", "csat_report", "overview"]
+__all__ = ["ReportError", "csat_report", "overview", "question_table"]
 
 
 def _round(value: float | None) -> float | None:
@@ -154,16 +154,14 @@ def csat_report(
             add_counts(series[periods.period_start(period, interval)], cell)
 
     main = current[question.pk]
-    n, satisfied = answers_of(main), main[SATISFIED]
+    figures = _question_figures(main, previous)
+    n = figures["n"]
     labels = question.labels_in(survey.default_language)
     points = question.scale_def.points
     distribution = [
         {"score": p, "label": labels[i] if i < len(labels) else str(p), "count": main[p]}
         for i, p in enumerate(points)
     ]
-
-    prev_n, prev_sat = answers_of(previous), previous[SATISFIED]
-    comparison = metrics.two_proportion_test(satisfied, n, prev_sat, prev_n)
 
     invitations = counts.invitation_counts(survey, start, end, filters)
     sent, answered = invitations["sent"], invitations["answered"]
@@ -185,7 +183,7 @@ def csat_report(
         breakdown.sort(key=lambda b: (b["csat"] is None, -(b["csat"] or 0), -b["n"], b["value"]))
 
     target = float(survey.csat_target) if survey.csat_target is not None else None
-    headline = _proportion_fields(satisfied, n)
+    headline = {k: figures[k] for k in ("csat", "n", "satisfied", "ci_low", "ci_high")}
     report = {
         "survey": survey.slug,
         "source": getattr(counts, "used", counts.name),
@@ -201,7 +199,7 @@ def csat_report(
         "filters": {"touchpoint": touchpoint, "language": language, "attrs": dict(filters.attrs)},
         "group_by": group_by or None,
         **headline,
-        "mean": _round(metrics.mean_score(_scores(main))),
+        "mean": figures["mean"],
         "distribution": distribution,
         "response_rate": _round(metrics.percent(answered, sent)),
         "sent": sent,
@@ -235,12 +233,7 @@ def csat_report(
         "previous": {
             "start": prev_start.isoformat(),
             "end": prev_end.isoformat(),
-            **_proportion_fields(prev_sat, prev_n),
-            "mean": _round(metrics.mean_score(_scores(previous))),
-            "change": _round(comparison.change),
-            "z": None if comparison.z is None else round(comparison.z, 3),
-            "p_value": None if comparison.p_value is None else round(comparison.p_value, 4),
-            "significant": comparison.significant,
+            **figures["previous"],
         },
         "target": target,
         "above_target": None
@@ -285,6 +278,70 @@ def _ces(question: Question | None, current) -> dict | None:
     }
 
 
+def question_table(
+    survey: Survey,
+    *,
+    start: date,
+    end: date,
+    touchpoint: str | None = None,
+    language: str | None = None,
+    attrs: dict[str, str] | None = None,
+    source: str = "rollups",
+    **_ignored,
+) -> list[dict]:
+    """Every scored question of the survey over [start, end] in one read: {"key", "kind",
+    "scale", "reversed", "csat", "n", "satisfied", "ci_low", "ci_high", "mean", "nps", "ces",
+    "previous": {"csat", "n", "mean", "change", "significant"}}, each figure the one csat_report
+    gives for that question (the same arithmetic, _question_figures). Accepts
+    ReportQuery.report_arguments() (interval, group_by and question_key do not apply)."""
+    questions = scored_questions(survey)
+    filters = Filters(
+        touchpoint=touchpoint,
+        language=language,
+        attrs=tuple(sorted((attrs or {}).items())),
+    )
+    prev_start, prev_end = periods.previous_range(start, end)
+    spans = [Span(prev_start, prev_end), Span(start, end)]
+    current: dict[int, Counts] = defaultdict(empty_counts)
+    previous: dict[int, Counts] = defaultdict(empty_counts)
+    counts = selectors.source(source)
+    for question_id, period, cell in counts.answer_counts(
+        survey, {q.pk for q in questions}, spans, filters
+    ):
+        add_counts(previous[question_id] if period < start else current[question_id], cell)
+    return [
+        {
+            "key": q.key,
+            "kind": q.kind,
+            "scale": q.scale,
+            "reversed": q.reversed,
+            **_question_figures(current[q.pk], previous[q.pk]),
+            "nps": _nps(q, current) if q.kind == scales.NPS else None,
+            "ces": _ces(q, current) if q.kind == scales.CES else None,
+        }
+        for q in questions
+    ]
+
+
+def _question_figures(main: Counts, previous: Counts) -> dict:
+    """One question's headline (CSAT, n, interval, mean) and its change vs the previous range."""
+    n, satisfied = answers_of(main), main[SATISFIED]
+    prev_n, prev_sat = answers_of(previous), previous[SATISFIED]
+    comparison = metrics.two_proportion_test(satisfied, n, prev_sat, prev_n)
+    return {
+        **_proportion_fields(satisfied, n),
+        "mean": _round(metrics.mean_score(_scores(main))),
+        "previous": {
+            **_proportion_fields(prev_sat, prev_n),
+            "mean": _round(metrics.mean_score(_scores(previous))),
+            "change": _round(comparison.change),
+            "z": None if comparison.z is None else round(comparison.z, 3),
+            "p_value": None if comparison.p_value is None else round(comparison.p_value, 4),
+            "significant": comparison.significant,
+        },
+    }
+
+
 def overview(start: date, end: date, *, source: str = "rollups") -> list[dict]:
     """Every active survey with its headline CSAT over [start, end] and a sparkline series."""
     interval = default_interval((end - start).days + 1)
@@ -299,6 +356,7 @@ def overview(start: date, end: date, *, source: str = "rollups") -> list[dict]:
             {
                 "slug": survey.slug,
                 "name": survey.name,
+                "question": report["question"]["key"],
                 "csat": report["csat"],
                 "n": report["n"],
                 "satisfied": report["satisfied"],

@@ -1,11 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import response_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/<slug:slug>/", views.survey_dashboard, name="dashboard-survey"),
     path("dashboard/<slug:slug>/comments/", views.survey_comments, name="dashboard-comments"),
+    path(
+        "dashboard/<slug:slug>/responses/",
+        response_views.survey_responses,
+        name="dashboard-responses",
+    ),
+    path("responses/<int:pk>/", response_views.response_detail, name="response-detail"),
 ]
 for fmt in ("csv", "xlsx"):
     urlpatterns += [

@@ -26,6 +26,7 @@ from .responses import (
     latest_comments,
     question_bands,
     responses_in,
+    scored_question,
 )
 
 # What a page reads besides the report query (reports.query): the comments page's band, search,
@@ -45,7 +46,9 @@ def dashboard(request):
         surveys = service.overview(filters.start, filters.end)
     except ReportError as error:
         return _bad_request(request, error)
+    texts = question_texts(item["slug"] for item in surveys)
     for item in surveys:
+        item["question_text"] = texts.get((item["slug"], item["question"]), item["question"])
         item["spark"] = presentation.sparkline(item["series"], item["target"])
         item["csat_text"] = presentation.fmt(item["csat"], 1, " %")
         item["query"] = filters.query(interval=item["interval"])
@@ -80,9 +83,9 @@ def survey_dashboard(request, slug: str):
         report = service.csat_report(survey, **filters.report_arguments())
     except ReportError as error:
         return _bad_request(request, error, survey)
-    question = survey.primary_question()
+    question = next(q for q in survey.questions.all() if q.key == report["question"]["key"])
     labels = score_labels(question)
-    if question is not None and (report.get("question") or {}).get("key") == question.key:
+    if labels:
         # The report names scale points in the survey's first language; the page speaks the
         # manager's (as the comments beside it do).
         report = {
@@ -93,6 +96,7 @@ def survey_dashboard(request, slug: str):
         }
     distribution = presentation.distribution_rows(report, question)
     latest = latest_comments(survey, filters, LATEST_COMMENTS)
+    table = service.question_table(survey, **filters.report_arguments())
     chart = {
         "report": report,
         "bands": [d["band"] for d in distribution],
@@ -114,6 +118,12 @@ def survey_dashboard(request, slug: str):
             "section": "dashboard",
             "report": report,
             "cards": presentation.cards(report),
+            "question": question,
+            "question_text": question.text_in(get_language() or "en"),
+            "question_rows": presentation.question_rows(
+                table, survey.questions.all(), get_language() or "en"
+            ),
+            "question_query": filters.query(question=""),
             "distribution": distribution,
             "funnel": presentation.funnel(report),
             "series_rows": presentation.table_rows(report["series"]),
@@ -132,6 +142,15 @@ def survey_dashboard(request, slug: str):
             "breakdown_height": 60 + 34 * len(report["breakdown"]),
         },
     )
+
+
+def question_texts(slugs) -> dict[tuple[str, str], str]:
+    """{(survey slug, question key): the question's text in the reader's language}."""
+    language = get_language() or "en"
+    return {
+        (q.survey.slug, q.key): q.text_in(language)
+        for q in Question.objects.filter(survey__slug__in=list(slugs)).select_related("survey")
+    }
 
 
 def _survey(slug: str) -> Survey:
@@ -169,6 +188,7 @@ def comment_rows(question: Question | None, answers) -> list[dict]:
     labels, bands = score_labels(question), question_bands(question)
     return [
         {
+            "response_id": answer.response_id,
             "text": comment_for_display(answer.text),
             "score": answer.p_score,
             "score_label": labels.get(answer.p_score, ""),
@@ -191,7 +211,13 @@ def controls_context(survey: Survey, filters: ReportQuery) -> dict:
     if active:
         summary += " · " + ngettext("%(n)d filter", "%(n)d filters", active) % {"n": active}
     touchpoints, attributes = control_options(survey, filters)
+    language = get_language() or "en"
+    primary = survey.primary_question()
     return {
+        "question_choices": [
+            (q.key, q.text_in(language)) for q in survey.questions.all() if q.is_scored
+        ],
+        "question_selected": filters.question or (primary.key if primary else ""),
         "filters": filters,
         "filters_summary": summary,
         "presets": PRESETS,
@@ -249,6 +275,7 @@ def survey_comments(request, slug: str):
         filters = parse_query(request.GET, own=COMMENT_PARAMETERS)
         query = parse_comment_query(request.GET)
         number = _page_number(request.GET)
+        question = scored_question(survey, filters)
     except ReportError as error:
         return _bad_request(request, error, survey)
     counts = band_counts(survey, filters, query.search)
@@ -264,8 +291,10 @@ def survey_comments(request, slug: str):
             raise Http404(_("There is no page %(n)s.") % {"n": number}) from None
         page = paginator.page(1)
     if fast is not None:
-        page.object_list = comments_by_id(survey, [row.answer_id for row in page.object_list])
-    rows = comment_rows(survey.primary_question(), page.object_list)
+        page.object_list = comments_by_id(
+            survey, [row.answer_id for row in page.object_list], filters
+        )
+    rows = comment_rows(question, page.object_list)
     extra = {"band": query.band, "q": query.search, "sort": query.sort}
     return render(
         request,
@@ -284,7 +313,7 @@ def survey_comments(request, slug: str):
             "base_query": filters.query(**extra),
             "tab_query": filters.query(q=query.search, sort=query.sort),
             "export_query": filters.query(band=query.band, q=query.search),
-            "primary": survey.primary_question(),
+            "question_text": question.text_in(get_language() or "en") if question else "",
         },
     )
 

@@ -84,6 +84,7 @@ def state_of(invitation: Invitation) -> str:
 
 def _rows(invitations: list[Invitation]) -> list[dict]:
     rows = []
+    answered = selectors.response_ids([i.pk for i in invitations if i.answered_at])
     for invitation in invitations:
         state = state_of(invitation)
         label, _hint, tone = STATE_LABELS.get(state, (state, "", "muted"))
@@ -94,6 +95,7 @@ def _rows(invitations: list[Invitation]) -> list[dict]:
                 "label": label,
                 "tone": tone,
                 "reason": invitation.status_reason if state in REASON_STATES else "",
+                "response_id": answered.get(invitation.pk),
             }
         )
     return rows

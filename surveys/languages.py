@@ -1,26 +1,46 @@
 """Which of a survey's languages a customer gets: the invitation, its email and the answer page
-all ask here."""
+all ask here. A language whose texts are incomplete (surveys.translations) is not offered: the
+customer gets the survey's first language as a whole, never a page or mail mixing two."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .models import Survey
+from .selectors import survey_questions
+from .translations import missing_translations
 
 
-def match_language(survey: Survey, code: str) -> str | None:
-    """The survey language matching `code` (a full tag or its primary subtag), if any."""
+def offered_languages(survey: Survey) -> list[str]:
+    """The survey's languages with every text, the first language always; kept on the survey
+    object, so a batch or a request asks once."""
+    cached = getattr(survey, "_offered_languages", None)
+    if cached is None:
+        incomplete = {m.language for m in missing_translations(survey, survey_questions(survey))}
+        languages = list(survey.languages or [])
+        cached = [code for i, code in enumerate(languages) if i == 0 or code not in incomplete]
+        survey._offered_languages = cached
+    return cached
+
+
+def match_language(survey: Survey, code: str, languages: Iterable[str] | None = None) -> str | None:
+    """The language among `languages` (default: all the survey's) matching `code` (a full tag or
+    its primary subtag), if any."""
     if not code:
         return None
+    languages = list(survey.languages if languages is None else languages)
     code = code.lower().replace("_", "-")
     for candidate in (code, code.split("-")[0]):
-        if candidate in survey.languages:
+        if candidate in languages:
             return candidate
     return None
 
 
 def pick_language(survey: Survey, *wanted: str) -> str:
-    """The first of `wanted` the survey speaks, else the survey's first language."""
+    """The first of `wanted` the survey offers (offered_languages), else its first language."""
+    offered = offered_languages(survey)
     for code in wanted:
-        match = match_language(survey, code)
+        match = match_language(survey, code, offered)
         if match:
             return match
     return survey.default_language

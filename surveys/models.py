@@ -159,6 +159,10 @@ class Question(models.Model):
     def scale_def(self) -> scales.Scale | None:
         return scales.SCALES.get(self.scale) if self.is_scored else None
 
+    def text_in(self, language: str) -> str:
+        """The question's text in `language`, else the survey's first language's, else its key."""
+        return localized(self.text, language, self.survey.default_language) or self.key
+
     def labels_in(self, language: str) -> list[str]:
         if not self.is_scored:
             return []
@@ -171,6 +175,14 @@ class Question(models.Model):
         return self.labels.get(default) or scales.default_labels(
             self.kind, self.scale, default, self.reversed
         )
+
+    def label_of(self, score: int | None, language: str) -> str:
+        """The label of a score in `language` ("" for a score off the scale)."""
+        points = list(self.scale_def.points) if self.scale_def else []
+        labels = self.labels_in(language)
+        if score not in points or len(labels) != len(points):
+            return ""
+        return labels[points.index(score)]
 
     def is_satisfied(self, score: int) -> bool:
         return score in self.satisfied

@@ -13,7 +13,7 @@ from django.utils import timezone
 from csat_platform.prepared import prepared_cursor
 
 from . import scales, tokens
-from .models import Answer, Contact, Invitation, Question, Survey, TouchpointSkip
+from .models import Answer, Contact, Invitation, Question, Response, Survey, TouchpointSkip
 
 
 def surveys_with_questions() -> QuerySet[Survey]:
@@ -353,3 +353,10 @@ def skip_page(
     ids, newer, older = _page_ids(parts, before=before, after=after, size=size)
     by_id = TouchpointSkip.objects.select_related("touchpoint__contact").in_bulk(ids)
     return Page([by_id[pk] for pk in ids if pk in by_id], newer, older)
+
+
+def response_ids(invitation_ids: list[int]) -> dict[int, int]:
+    """{invitation id: its response's id} for the invitations answered among them."""
+    return dict(
+        Response.objects.filter(invitation_id__in=invitation_ids).values_list("invitation_id", "id")
+    )

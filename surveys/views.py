@@ -14,6 +14,7 @@ from csat_platform.boundary import shows_rejected_fields
 from . import customers, responses, selectors
 from .answer_page import page_language, question_views
 from .errors import AlreadyAnswered, DomainError, InvitationClosed
+from .languages import offered_languages
 from .models import Contact, Survey, primary_of
 
 
@@ -32,7 +33,7 @@ def _language_links(request, survey: Survey, current: str) -> list[dict]:
     names = dict(settings.LANGUAGES)
     return [
         {"code": code, "name": names.get(code, code), "current": code == current}
-        for code in survey.languages
+        for code in offered_languages(survey)
     ]
 
 

@@ -50,3 +50,44 @@ def respond(
     # As the answer page does: the response's day is stale for the rollups (beat folds it in).
     mark_response_days(sender=None, response=response)
     return response
+
+
+def answer_all(
+    survey: Survey,
+    scores: dict[str, int],
+    comment: str = "",
+    *,
+    at: str,
+    invitation=None,
+    attributes: dict | None = None,
+) -> Response:
+    """One response answering the questions in `scores` (and the comment), stored as the answer
+    page stores it."""
+    submitted_at = datetime.fromisoformat(at)
+    response = Response.objects.create(
+        survey=survey,
+        submitted_at=submitted_at if submitted_at.tzinfo else submitted_at.replace(tzinfo=UTC),
+        locale="en",
+        touchpoint_type=survey.touchpoint,
+        attributes={"channel": "web"} if attributes is None else attributes,
+        invitation=invitation,
+        contact=invitation.contact if invitation else None,
+    )
+    questions = {q.key: q for q in survey.questions.all()}
+    rows = [
+        Answer(
+            response=response,
+            question=questions[key],
+            score=score,
+            score_norm=scales.normalized_score(
+                questions[key].scale, questions[key].reversed, score
+            ),
+            satisfied=questions[key].is_satisfied(score),
+        )
+        for key, score in scores.items()
+    ]
+    if comment:
+        rows.append(Answer(response=response, question=questions["comment"], text=comment))
+    Answer.objects.bulk_create(rows)
+    mark_response_days(sender=None, response=response)
+    return response

@@ -52,11 +52,22 @@ def make_survey(*, slug="shop", questions=None, publish=True, languages=("en",),
         "slug": slug,
         "touchpoint": fields.pop("touchpoint", "purchase"),
         "languages": list(languages),
+        # The default questions have a text in every language of the survey (the same words):
+        # a language with a missing text is not offered to customers (surveys.languages).
         "questions": questions
         if questions is not None
         else [
-            rating_question(primary=True, required=True),
-            {"key": "comment", "kind": "comment", "text": "Anything else?", "max_length": 200},
+            rating_question(
+                primary=True,
+                required=True,
+                text=dict.fromkeys(languages, "How satisfied are you?"),
+            ),
+            {
+                "key": "comment",
+                "kind": "comment",
+                "text": dict.fromkeys(languages, "Anything else?"),
+                "max_length": 200,
+            },
         ],
         **fields,
     }

@@ -25,6 +25,7 @@ BENCH_SMOKE_ARGS = {
     "bench/sending.py": {"--emails": "100"},
     "bench/reports.py": {"--responses": "3000", "--checkpoints": "1000", "--requests": "3"},
     "bench/import_responses.py": {"--rows": "400", "--days": "20"},
+    "bench/export.py": {"--responses": "300"},
     "bench/connectors.py": {"--deliveries": "100", "--rounds": "1"},
 }
 

@@ -125,6 +125,8 @@ def test_every_page_of_every_role_passes_wcag_2_1_aa(browser, demo):
     assert any(p.startswith("/design/") and p.endswith("/invitations/") for p in admin_paths)
     assert any(p.startswith("/dashboard/") and p.count("/") >= 3 for p in manager_paths)
     assert any(re.match(r"^/followups/\d+/$", p) for p in manager_paths)
+    assert any(re.match(r"^/dashboard/[\w-]+/responses/$", p) for p in manager_paths)
+    assert any(re.match(r"^/responses/\d+/$", p) for p in manager_paths)
     assert problems == []
 
 

@@ -156,6 +156,8 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
         "/dashboard/",
         "/dashboard/shop/?range=custom&start=2026-03-01&end=2026-03-31",
         "/dashboard/shop/comments/?range=custom&start=2026-03-01&end=2026-03-31",
+        "/dashboard/shop/responses/?range=custom&start=2026-03-01&end=2026-03-31",
+        f"/responses/{site['survey'].responses.order_by('pk').first().pk}/",
         "/followups/",
     ):
         visit(mpage, base + path)

@@ -48,12 +48,12 @@ def test_csv_has_one_row_per_response_with_score_comment_and_attributes(manager_
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="shop-responses-2026-03-01-2026-03-31.csv"' in response["Content-Disposition"]
     rows = read_csv(response)
-    assert [(r["score"], r["satisfied"], r["comment"]) for r in rows] == [
+    assert [(r["q.satisfaction"], r["satisfied"], r["q.comment"]) for r in rows] == [
         ("5", "yes", "Great"),
         ("2", "no", ""),
     ]
     assert rows[0]["submitted_at"] == "2026-03-02T08:00:00+00:00"
-    assert rows[0]["touchpoint"] == "purchase" and rows[0]["question"] == "satisfaction"
+    assert rows[0]["touchpoint"] == "purchase" and rows[0]["language"] == "en"
     assert (rows[0]["attr.channel"], rows[0]["attr.region"]) == ("web", "")
     assert (rows[1]["attr.channel"], rows[1]["attr.region"]) == ("", "north")
 
@@ -63,7 +63,7 @@ def test_export_follows_the_filters_and_the_comment_search(manager_client, shop)
     respond(shop, 1, "late parcel", attributes={"channel": "phone"})
     respond(shop, 5, "fine", attributes={"channel": "web"})
     rows = read_csv(manager_client.get(f"{CSV}?{MARCH}&attr.channel=web"))
-    assert sorted(r["comment"] for r in rows) == ["fine", "late parcel"]
+    assert sorted(r["q.comment"] for r in rows) == ["fine", "late parcel"]
     rows = read_csv(manager_client.get(f"{CSV}?{MARCH}&q=late&band=unhappy"))
     assert sorted(r["attr.channel"] for r in rows) == ["phone", "web"]
 
@@ -77,7 +77,9 @@ def test_xlsx_holds_the_same_rows(manager_client, shop):
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     rows = read_xlsx(response)
-    assert [(r["score"], r["satisfied"], r["comment"], r["attr.channel"]) for r in rows] == [
+    assert [
+        (r["q.satisfaction"], r["satisfied"], r["q.comment"], r["attr.channel"]) for r in rows
+    ] == [
         (4, "yes", "Nice", "app"),
         (1, "no", "Bad", "web"),
     ]
@@ -90,7 +92,7 @@ FORMULAS = ['=HYPERLINK("http://evil")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx
 def test_cells_that_start_like_a_formula_are_neutralized_in_csv(manager_client, shop, payload):
     respond(shop, 1, payload, attributes={"agent": payload})
     rows = read_csv(manager_client.get(f"{CSV}?{MARCH}"))
-    assert rows[0]["comment"] == "'" + payload
+    assert rows[0]["q.comment"] == "'" + payload
     assert rows[0]["attr.agent"] == "'" + payload
 
 
@@ -118,12 +120,12 @@ def test_numbers_stay_numbers(shop):
 
 def test_comments_in_exports_are_masked(manager_client, shop, settings):
     respond(shop, 2, "mail me at jo@example.com")
-    assert read_csv(manager_client.get(f"{CSV}?{MARCH}"))[0]["comment"] == (
+    assert read_csv(manager_client.get(f"{CSV}?{MARCH}"))[0]["q.comment"] == (
         "mail me at [email hidden]"
     )
     settings.HIDE_CONTACT_DETAILS_IN_COMMENTS = False
     assert (
-        read_csv(manager_client.get(f"{XLSX.replace('xlsx', 'csv')}?{MARCH}"))[0]["comment"]
+        read_csv(manager_client.get(f"{XLSX.replace('xlsx', 'csv')}?{MARCH}"))[0]["q.comment"]
         == "mail me at jo@example.com"
     )
 
@@ -138,8 +140,9 @@ def test_the_csv_is_produced_row_by_row(shop):
     )
     lines = export.csv_lines(export.response_table(shop, rows))
     assert next(lines) == "\ufeff"
-    assert next(lines).startswith("response_id,submitted_at")
-    assert next(lines).split(",")[5] == "1"
+    header = next(lines).rstrip().split(",")
+    assert header[:2] == ["response_id", "submitted_at"]
+    assert next(lines).split(",")[header.index("q.satisfaction")] == "1"
     assert len(list(lines)) == 6
 
 
@@ -210,3 +213,76 @@ def test_bad_export_parameters_are_a_400(manager_client, shop):
     response = manager_client.get(f"{CSV}?range=custom&start=2026-03-01&end=yesterday")
     assert response.status_code == 400
     assert "<code>end</code>" in response.content.decode()
+
+
+@pytest.fixture
+def support(db):
+    from tests.test_questions import QUESTIONS
+
+    return make_survey(slug="support", questions=QUESTIONS, languages=("en", "de"))
+
+
+def _answered_by_ana(survey):
+    from datetime import UTC, datetime
+
+    from tests.factories import ContactFactory
+    from tests.test_responses_pages import invited_response
+
+    ana = ContactFactory(email="ana@example.com", name="Ana Lima", external_id="CRM-7")
+    return invited_response(
+        survey,
+        ana,
+        at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        order="A-1",
+        scores={"speed": 2, "friendly": 5, "recommend": 9, "effort": 6},
+        comment="Slow, write to ana@example.com",
+    )
+
+
+def test_every_question_the_customer_and_the_invitation_have_a_column(manager_client, support):
+    response = _answered_by_ana(support)
+    url = "/dashboard/support/export/responses.csv"
+    (row,) = read_csv(manager_client.get(f"{url}?{MARCH}"))
+    assert row["response_id"] == str(response.pk)
+    assert (row["q.speed"], row["q.friendly"], row["q.recommend"], row["q.effort"]) == (
+        "2",
+        "5",
+        "9",
+        "6",
+    )
+    assert row["q.comment"] == "Slow, write to [email hidden]" and row["satisfied"] == "no"
+    assert (row["customer_email"], row["customer_name"], row["customer_external_id"]) == (
+        "ana@example.com",
+        "Ana Lima",
+        "CRM-7",
+    )
+    assert (row["touchpoint"], row["touchpoint_id"], row["language"]) == ("purchase", "T-A-1", "en")
+    assert row["invitation_sent_at"] == "2026-03-02T05:00:00+00:00"
+    assert row["invitation_answered_at"] == "2026-03-02T09:00:00+00:00"
+    assert (row["attr.order_id"], row["attr.channel"]) == ("A-1", "web")
+
+
+def test_xlsx_dates_are_real_dates(manager_client, support):
+    from datetime import datetime
+
+    _answered_by_ana(support)
+    response = manager_client.get(f"/dashboard/support/export/responses.xlsx?{MARCH}")
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    # numbers with a date style, not text
+    assert row["submitted_at"].is_date and row["invitation_answered_at"].is_date
+    assert row["submitted_at"].value == datetime(2026, 3, 2, 9, 0)
+    assert row["invitation_sent_at"].value == datetime(2026, 3, 2, 5, 0)
+    assert (row["q.speed"].value, row["q.recommend"].value) == (2, 9)
+
+
+def test_exports_leave_the_customer_out_when_asked(manager_client, support, settings):
+    _answered_by_ana(support)
+    settings.EXPORT_CUSTOMER_DETAILS = False
+    for fmt in ("csv", "xlsx"):
+        response = manager_client.get(f"/dashboard/support/export/responses.{fmt}?{MARCH}")
+        (row,) = read_csv(response) if fmt == "csv" else read_xlsx(response)
+        assert not set(export.CUSTOMER_COLUMNS) & set(row)
+        assert "ana@example.com" not in str(row.values()) and "Ana Lima" not in str(row.values())
+        assert row["q.speed"] in ("2", 2)

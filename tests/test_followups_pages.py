@@ -46,7 +46,7 @@ def test_users_without_a_role_get_403(follow_up):
     client = logged_in(UserFactory())
     assert client.get("/followups/").status_code == 403
     assert client.get(f"/followups/{follow_up.pk}/").status_code == 403
-    assert client.get(f"/followups/responses/{follow_up.response_id}/").status_code == 403
+    assert client.get(f"/responses/{follow_up.response_id}/").status_code == 403
     reply = client.post(f"/followups/{follow_up.pk}/note/", {"text": "hi"})
     assert reply.status_code == 403 and follow_up.notes.count() == 1
 
@@ -58,15 +58,15 @@ def test_managers_see_the_queue_with_what_the_customer_said_escaped(follow_up):
     assert "Ana &lt;Lima&gt;" in page and "Late &lt;script&gt;" in page and "<script>x" not in page
     assert f"/followups/{follow_up.pk}/" in page
     detail = logged_in(manager_user()).get(f"/followups/{follow_up.pk}/").content.decode()
-    assert "A-1" in detail and f"/followups/responses/{follow_up.response_id}/" in detail
+    assert "A-1" in detail and f"/responses/{follow_up.response_id}/" in detail
 
 
 def test_the_full_response_page_shows_every_answer(follow_up):
-    page = logged_in(manager_user()).get(f"/followups/responses/{follow_up.response_id}/")
+    page = logged_in(manager_user()).get(f"/responses/{follow_up.response_id}/")
     assert page.status_code == 200
     assert "Very dissatisfied" in page.content.decode()
     assert "Late &lt;script&gt;x&lt;/script&gt;" in page.content.decode()
-    assert logged_in(manager_user()).get("/followups/responses/999999/").status_code == 404
+    assert logged_in(manager_user()).get("/responses/999999/").status_code == 404
 
 
 def test_managers_assign_note_contact_and_resolve(follow_up):

@@ -31,10 +31,39 @@ def multilingual():
         languages=("en", "de", "pl", "da"),
         questions=[
             rating_question(primary=True, text=dict(TEXTS)),
-            {"key": "comment", "kind": "comment", "text": {"en": "More?", "de": "Noch etwas?"}},
+            {
+                "key": "comment",
+                "kind": "comment",
+                "text": {"en": "More?", "de": "Noch etwas?", "pl": "Coś jeszcze?", "da": "Mere?"},
+            },
         ],
-        thank_you={"en": "Thanks a lot.", "de": "Danke sehr.", "pl": "Dziękujemy bardzo."},
+        thank_you={
+            "en": "Thanks a lot.",
+            "de": "Danke sehr.",
+            "pl": "Dziękujemy bardzo.",
+            "da": "Mange tak.",
+        },
     )
+
+
+def test_a_language_with_missing_texts_is_not_offered_the_first_one_is_used_whole(client):
+    """German lacks the comment question's text: a German customer gets the English page as a
+    whole (texts, labels and buttons), and the page offers no German."""
+    survey = make_survey(
+        slug="half",
+        languages=("en", "de"),
+        questions=[
+            rating_question(primary=True, text={"en": "How satisfied?", "de": "Wie zufrieden?"}),
+            {"key": "comment", "kind": "comment", "text": {"en": "More?"}},
+        ],
+    )
+    url = invite(survey, locale="de")
+    assert Invitation.objects.get().locale == "en"
+    for page in (client.get(url), client.get(url + "?lang=de", HTTP_ACCEPT_LANGUAGE="de")):
+        html = page.content.decode()
+        assert 'lang="en"' in html and "How satisfied?" in html and "Wie zufrieden?" not in html
+        assert ">Send<" in html and "Senden" not in html
+        assert "?lang=de" not in html
 
 
 def invite(survey, locale=""):
@@ -132,9 +161,8 @@ def test_thank_you_page_speaks_the_language_and_offers_the_switch(client, multil
     assert "Danke sehr." in html and "Vielen Dank!" in html and 'lang="de"' in html
     html = client.get(url + "thanks/?lang=pl").content.decode()
     assert "Dziękujemy bardzo." in html and 'href="?lang=en"' in html
-    # Danish has no survey thank-you text: the product's own sentence, in Danish.
     html = client.get(url + "thanks/?lang=da").content.decode()
-    assert "Dit svar er registreret." in html
+    assert "Mange tak." in html and 'lang="da"' in html
 
 
 def test_validation_errors_are_in_the_page_language(client, multilingual):
@@ -283,9 +311,10 @@ def test_staff_pages_show_no_english_leftovers(admin_client, language):
         "/dashboard/",
         "/dashboard/support/?group_by=agent",
         "/dashboard/support/comments/",
+        "/dashboard/support/responses/",
         "/followups/",
         f"/followups/{follow_up.pk}/",
-        f"/followups/responses/{follow_up.response_id}/",
+        f"/responses/{follow_up.response_id}/",
         "/followups/settings/support/",
         "/dashboard/support/?interval=year",  # the bad-request page
     ]

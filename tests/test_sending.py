@@ -11,7 +11,7 @@ from surveys import sending, services
 from surveys.models import Contact, Invitation, Survey, TouchpointEvent
 from surveys.sending import ledger
 
-from .factories import make_invitation, make_survey
+from .factories import make_invitation, make_survey, rating_question
 from .mail_servers import SilentSmtp
 
 Status = Invitation.Status
@@ -43,8 +43,17 @@ def test_due_invitation_goes_out_localized_with_headers_and_one_link_per_point(
     settings.SITE_URL = "https://csat.example.com"
     survey = make_survey(
         languages=("en", "de"),
+        # every text in German too: a language with a missing text is not offered (languages.py)
+        questions=[
+            rating_question(
+                primary=True, required=True, text={"en": "How satisfied?", "de": "Wie zufrieden?"}
+            ),
+        ],
         email_subject={"en": "Your order {reference}", "de": "Ihre Bestellung {reference}"},
-        email_body={"de": "Hallo {name}, wie war Bestellung {reference}? {unknown} bleibt."},
+        email_body={
+            "en": "Hello {name}, how was order {reference}?",
+            "de": "Hallo {name}, wie war Bestellung {reference}? {unknown} bleibt.",
+        },
     )
     invitation, token = due_invitation(survey, locale="de-AT", attributes={"order_id": "A-17"})
     assert send_due() == {"sent": 1}

@@ -138,6 +138,7 @@ class SparklinePointSerializer(serializers.Serializer):
 class OverviewSurveySerializer(ProportionSerializer):
     slug = serializers.CharField()
     name = serializers.CharField()
+    question = serializers.CharField(help_text="The key of the question the figures are of.")
     target = serializers.FloatField(allow_null=True)
     above_target = serializers.BooleanField(allow_null=True)
     small_sample = serializers.BooleanField()

@@ -227,7 +227,11 @@ class Command(BaseCommand):
             points = sorted(scales.get_scale(q.scale).points)
             good = sorted(q.satisfied)
             bad = [p for p in points if p not in good]
-            score = rng.choice(good) if happy else rng.choice(bad)
+            # The other questions mostly agree with the primary, each a little weaker than the
+            # one before, so the dashboard's "every question" table shows which part is weak.
+            agrees = q.primary or rng.random() < 0.7
+            satisfied = happy if agrees else rng.random() < mood - 0.1 * q.position
+            score = rng.choice(good) if satisfied else rng.choice(bad)
             rows.append(
                 Answer(
                     response=response,
