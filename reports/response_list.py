@@ -49,6 +49,11 @@ def matching(rows: QuerySet[Response], search: str) -> QuerySet[Response]:
     return rows.filter(condition)
 
 
+def test_answers(survey: Survey, query: ReportQuery) -> int:
+    """How many test answers the query's range holds: no figure counts them, the pages say so."""
+    return responses_in(survey, query, tests=True).count()
+
+
 def response_page(
     survey: Survey,
     query: ReportQuery,
@@ -57,12 +62,13 @@ def response_page(
     before: int | None = None,
     after: int | None = None,
     size: int = PAGE_SIZE,
+    tests: bool = False,
 ) -> ResponsePage:
     """One page of the survey's responses under the dashboard's filters, newest first.
 
     Keyset pages: `before` (older than that response) or `after` (newer than it), by
     (submitted_at, id): as fast at the millionth response as at the first (no OFFSET)."""
-    rows = responses_in(survey, query)
+    rows = responses_in(survey, query, tests=tests)
     if search:
         rows = matching(rows, search)
     cursor = before if before is not None else after

@@ -17,7 +17,7 @@ from .redact import comment_for_display
 from .responses import scored_question
 from .views import MAX_SEARCH, _bad_request, _survey, controls_context, score_labels
 
-LIST_PARAMETERS = ("q", "before", "after")
+LIST_PARAMETERS = ("q", "before", "after", "tests")
 TIMELINE = (
     ("created_at", gettext_lazy("Scheduled")),
     ("sent_at", gettext_lazy("Sent")),
@@ -49,9 +49,14 @@ def survey_responses(request, slug: str):
         if len(search) > MAX_SEARCH:
             raise ReportError(_("at most %(n)s characters") % {"n": MAX_SEARCH}, field="q")
         before, after = _cursor(request.GET, "before"), _cursor(request.GET, "after")
+        tests = request.GET.get("tests", "") == "1"
+        if request.GET.get("tests", "1") not in ("0", "1"):
+            raise ReportError(_("either 0 or 1"), field="tests")
     except ReportError as error:
         return _bad_request(request, error, survey)
-    page = response_list.response_page(survey, filters, search=search, before=before, after=after)
+    page = response_list.response_page(
+        survey, filters, search=search, before=before, after=after, tests=tests
+    )
     labels = score_labels(question)
     rows = []
     for response in page.rows:
@@ -70,7 +75,7 @@ def survey_responses(request, slug: str):
                 "comment": comment_for_display(comment),
             }
         )
-    base = filters.query(q=search)
+    base = filters.query(q=search, tests="1" if tests else "")
     return render(
         request,
         "reports/responses.html",
@@ -81,7 +86,11 @@ def survey_responses(request, slug: str):
             "rows": rows,
             "search": search,
             "question_text": question.text_in(get_language() or "en") if question else "",
-            "hidden_params": [("q", search)],
+            "hidden_params": [("q", search), ("tests", "1" if tests else "")],
+            "tests": tests,
+            "test_answers": 0 if tests else response_list.test_answers(survey, filters),
+            "real_query": filters.query(q=search),
+            "tests_query": filters.query(q=search, tests="1"),
             "show_interval": False,
             "newer": f"?{base}&after={page.newer}" if page.newer else "",
             "older": f"?{base}&before={page.older}" if page.older else "",

@@ -35,12 +35,12 @@ BANDS = {
 SORTS = {"unhappy": _("Unhappy first"), "newest": _("Newest first")}
 
 
-def responses_in(survey: Survey, query: ReportQuery) -> QuerySet[Response]:
-    """The survey's real (non-test) responses in the query's range, touchpoint, language and
-    attributes."""
+def responses_in(survey: Survey, query: ReportQuery, *, tests: bool = False) -> QuerySet[Response]:
+    """The survey's real responses (with `tests`, its test answers instead, which no figure
+    counts) in the query's range, touchpoint, language and attributes."""
     start, end = query.bounds()
     rows = Response.objects.filter(
-        survey=survey, is_test=False, submitted_at__gte=start, submitted_at__lt=end
+        survey=survey, is_test=tests, submitted_at__gte=start, submitted_at__lt=end
     )
     if query.touchpoint:
         rows = rows.filter(touchpoint_type=query.touchpoint)

@@ -11,7 +11,7 @@ from access.views import reports_viewer_required
 from surveys.models import Question, Survey
 
 from . import dashboard as presentation
-from . import export, service
+from . import export, response_list, service
 from .query import INTERVALS, OVERVIEW_PARAMETERS, PRESETS, ReportError, ReportQuery, parse_query
 from .redact import comment_for_display
 from .responses import (
@@ -97,6 +97,7 @@ def survey_dashboard(request, slug: str):
     distribution = presentation.distribution_rows(report, question)
     latest = latest_comments(survey, filters, LATEST_COMMENTS)
     table = service.question_table(survey, **filters.report_arguments())
+    test_answers = response_list.test_answers(survey, filters)
     chart = {
         "report": report,
         "bands": [d["band"] for d in distribution],
@@ -124,6 +125,8 @@ def survey_dashboard(request, slug: str):
                 table, survey.questions.all(), get_language() or "en"
             ),
             "question_query": filters.query(question=""),
+            "test_answers": test_answers,
+            "tests_query": filters.query(tests="1"),
             "distribution": distribution,
             "funnel": presentation.funnel(report),
             "series_rows": presentation.table_rows(report["series"]),

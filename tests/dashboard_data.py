@@ -60,6 +60,7 @@ def answer_all(
     at: str,
     invitation=None,
     attributes: dict | None = None,
+    is_test: bool = False,
 ) -> Response:
     """One response answering the questions in `scores` (and the comment), stored as the answer
     page stores it."""
@@ -68,6 +69,7 @@ def answer_all(
         survey=survey,
         submitted_at=submitted_at if submitted_at.tzinfo else submitted_at.replace(tzinfo=UTC),
         locale="en",
+        is_test=is_test,
         touchpoint_type=survey.touchpoint,
         attributes={"channel": "web"} if attributes is None else attributes,
         invitation=invitation,

@@ -59,7 +59,14 @@ def invited_response(survey, contact, *, at: datetime, order: str, scores: dict,
 
 @pytest.fixture
 def support(db):
-    return make_survey(slug="support", name="Support", questions=QUESTIONS, languages=("en", "de"))
+    # min_days_between_surveys=0: one customer answers several times here on purpose
+    return make_survey(
+        slug="support",
+        name="Support",
+        questions=QUESTIONS,
+        languages=("en", "de"),
+        min_days_between_surveys=0,
+    )
 
 
 @pytest.fixture
@@ -199,7 +206,7 @@ def test_the_dashboards_filters_and_a_search_narrow_the_list(manager_client, sup
 
 
 @pytest.mark.parametrize(
-    "query", ["before=x", "after=-1", "q=" + "x" * 201, "question=nope", "page=2"]
+    "query", ["before=x", "after=-1", "q=" + "x" * 201, "question=nope", "page=2", "tests=yes"]
 )
 def test_bad_list_parameters_are_a_400(manager_client, support, query):
     response = manager_client.get(f"/dashboard/support/responses/?{query}")
@@ -218,3 +225,27 @@ def test_comments_latest_comments_and_the_delivery_list_link_to_the_response(
     assert link in manager_client.get(f"/dashboard/support/comments/?{VIEW}").content.decode()
     assert link in admin_client.get("/design/support/invitations/").content.decode()
     assert Contact.objects.count() == 1
+
+
+def test_test_answers_are_left_out_said_so_and_can_be_looked_at(manager_client, support):
+    """Test answers count in no figure; a dashboard with only test answers says so and links to
+    them, and the responses page lists them on request, each marked as a test."""
+    test = answer_all(support, {"speed": 5}, at="2026-03-04T10:00", is_test=True)
+    dashboard = manager_client.get(f"/dashboard/support/?{VIEW}").content.decode()
+    notice = re.search(
+        r"<div class=\"warning\" role=\"note\" data-test-answers>(.*?)</div>", dashboard
+    )
+    assert notice and "Only test answers so far" in notice[1]
+    assert "1 test answer in this period is left out of the figures." in notice[1]
+    link = re.search(r'href="([^"]+)"', notice[1])[1].replace("&amp;", "&")
+    assert link.startswith("/dashboard/support/responses/?") and "tests=1" in link
+    listed_tests = manager_client.get(link).content.decode()
+    assert listed(listed_tests) == [test.pk] and "data-tests-notice" in listed_tests
+    assert '<span class="badge">test</span>' in listed_tests
+    # the customers' answers: the test one is not among them, and the page says where it is
+    real = manager_client.get(f"/dashboard/support/responses/?{VIEW}").content.decode()
+    assert listed(real) == [] and "data-tests-link" in real
+    # once a customer answered, the dashboard still says what it leaves out
+    answer_all(support, {"speed": 4}, at="2026-03-05T10:00")
+    dashboard = manager_client.get(f"/dashboard/support/?{VIEW}").content.decode()
+    assert "Only test answers so far" not in dashboard and "data-test-answers" in dashboard
