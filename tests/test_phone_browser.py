@@ -38,7 +38,15 @@ def test_the_navigation_and_wide_tables_on_a_phone(browser, live_server, site):
 
     button = page.locator("[data-menu-toggle]")
     links = page.locator("#main-nav a")
-    names = ["Surveys", "Dashboard", "Follow-ups", "Connectors", "Mailbox", "API"]
+    names = [
+        "Surveys",
+        "Dashboard",
+        "Follow-ups",
+        "Connectors",
+        "Mailbox",
+        "Colleagues",
+        "API keys",
+    ]
     assert [link.inner_text() for link in links.all()] == names
     assert button.is_visible() and button.get_attribute("aria-expanded") == "false"
     assert not links.first.is_visible()

@@ -72,6 +72,7 @@ def test_a_key_made_in_the_browser_works_against_the_api(browser, live_server, r
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
     log_in(page, base, "alex")
+    page.click("[data-menu-toggle]")  # on a phone the navigation is behind the menu button
     page.click("nav >> text=API keys")
     page.fill("input[name=name]", "bi-tool")
     page.check("input[name=scope][value=reports]")
