@@ -10,16 +10,27 @@ from .models import Survey
 from .selectors import survey_questions
 from .translations import missing_translations
 
+_OFFERED: dict[tuple, list[str]] = {}  # (survey id, updated_at) → offered languages
+
 
 def offered_languages(survey: Survey) -> list[str]:
-    """The survey's languages with every text, the first language always; kept on the survey
-    object, so a batch or a request asks once."""
+    """The survey's languages with every text, the first language always. Kept on the survey
+    object, and per process for a saved survey as it was last saved (as its questions are:
+    selectors.survey_questions), so the answer page does not check every text per request."""
     cached = getattr(survey, "_offered_languages", None)
+    if cached is not None:
+        return cached
+    languages = list(survey.languages or [])
+    key = (survey.pk, survey.updated_at) if survey.pk and len(languages) > 1 else None
+    cached = languages if len(languages) <= 1 else _OFFERED.get(key)
     if cached is None:
         incomplete = {m.language for m in missing_translations(survey, survey_questions(survey))}
-        languages = list(survey.languages or [])
         cached = [code for i, code in enumerate(languages) if i == 0 or code not in incomplete]
-        survey._offered_languages = cached
+        if key is not None:
+            if len(_OFFERED) > 500:
+                _OFFERED.clear()
+            _OFFERED[key] = cached
+    survey._offered_languages = cached
     return cached
 
 

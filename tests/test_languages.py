@@ -66,6 +66,27 @@ def test_a_language_with_missing_texts_is_not_offered_the_first_one_is_used_whol
         assert "?lang=de" not in html
 
 
+def test_a_completed_language_is_offered_once_the_survey_is_saved(client):
+    """The answer page keeps the offered languages per saved survey: completing the German text
+    (which saves the survey) offers German at once."""
+    survey = make_survey(
+        slug="later",
+        languages=("en", "de"),
+        questions=[
+            rating_question(primary=True, text={"en": "How satisfied?", "de": "Wie zufrieden?"}),
+            {"key": "comment", "kind": "comment", "text": {"en": "More?"}},
+        ],
+    )
+    url = invite(survey)
+    assert "Wie zufrieden?" not in client.get(url + "?lang=de").content.decode()
+    comment = survey.questions.get(key="comment")
+    comment.text = {"en": "More?", "de": "Noch etwas?"}
+    comment.save()
+    survey.save()  # what the designer's save does to the survey row (updated_at)
+    html = client.get(url + "?lang=de").content.decode()
+    assert "Wie zufrieden?" in html and "Noch etwas?" in html
+
+
 def invite(survey, locale=""):
     _, token = factories.invite(survey=survey, email="ana@example.com", locale=locale)
     return f"/s/{token}/"
