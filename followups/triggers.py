@@ -142,6 +142,12 @@ _SLOT = -7_331_911_427
 
 
 @functools.lru_cache(maxsize=512)
+def _has_triggers(rules: FollowUpRules) -> bool:
+    """Whether `rules` has any trigger: asked per answer, the querysets built once."""
+    return bool(rules.triggers())
+
+
+@functools.lru_cache(maxsize=512)
 def _compiled(rules: FollowUpRules) -> tuple[str, list, int] | None:
     """The SQL of `with_triggers` for one response under `rules`, compiled once: the answer page
     runs it on every answer, and building it through the ORM cost more than the INSERT. None when
@@ -158,7 +164,7 @@ def needs_follow_up(response: Response) -> bool:
     """Whether the response just stored calls for a follow-up: one indexed query, the same
     definition as the task's and the sweep's (`with_triggers`), prepared once per connection."""
     rules = cached_rules(response.survey)
-    if not rules.triggers():
+    if not _has_triggers(rules):
         return False
     compiled = _compiled(rules)
     if compiled is None:
