@@ -54,7 +54,13 @@ def prepare(database_url: str) -> tuple[str, str]:
     from tests.factories import make_survey
 
     call_command("migrate", verbosity=0)
-    make_survey(slug="purchase", languages=("en", "de"), send_delay_minutes=60)
+    # Both sides may survey the same customers: no fatigue rule, so every event schedules one.
+    make_survey(
+        slug="purchase",
+        languages=("en", "de"),
+        send_delay_minutes=60,
+        min_days_between_surveys=0,
+    )
     connector = services.create_connector(provider="shopify", survey="purchase", secret=SECRET)
     _, key = ApiKey.generate(name="bench")
     connection.close()
