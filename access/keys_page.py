@@ -28,15 +28,14 @@ class ApiKeyForm(forms.Form):
 
 def _page(request: HttpRequest, form: ApiKeyForm, *, secret: str = "", status: int = 200):
     keys = ApiKey.objects.select_related("created_by").order_by("revoked_at", "-created_at")
-    response = render(
+    # The secret is on this page once: no cache may keep a copy, which every page's default
+    # (csat_platform.middleware: private, no-store) already says.
+    return render(
         request,
         "access/api_keys.html",
         {"form": form, "keys": keys, "secret": secret, "section": "keys"},
         status=status,
     )
-    # The secret is on this page once: no cache may keep a copy.
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @survey_admin_required
