@@ -1,17 +1,20 @@
-"""The address providers post to: /hooks/<connector's public id>/.
+"""The addresses of a connector: /hooks/<public id>/, where providers post, and
+/rate/<public id>/, the survey link a helpdesk's own email carries (connectors.links).
 
-CSRF-exempt (the provider signs instead), POST only, with a body size limit. An unknown address
-is a 404; everything else is connectors.services.receive's answer."""
+The hook is CSRF-exempt (the provider signs instead), POST only, with a body size limit. An
+unknown address is a 404; everything else is connectors.services.receive's answer."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from . import services
+from . import links, services
 from .models import Connector
 from .providers.shop import WooCommerce
 
@@ -32,3 +35,23 @@ def receive(request: HttpRequest, public_id: str) -> HttpResponse:
         return JsonResponse({"outcome": "ping"})
     answer = services.receive(connector=connector, headers=request.headers, body=request.body)
     return JsonResponse(answer.body, status=answer.status)
+
+
+@require_GET
+def rate(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A helpdesk's survey link: 303 to the invitation's answer page, or the usual 404."""
+    connector = get_object_or_404(Connector.objects.select_related("survey"), public_id=public_id)
+    try:
+        token = links.open_link(connector=connector, query=request.GET)
+    except links.LinkRefused:
+        raise Http404 from None
+    target = f"/s/{token}/"
+    score = request.GET.get("score", "")
+    if score.lstrip("-").isdigit() and len(score) <= 4:
+        target += "?" + urlencode({"score": score})
+    response = HttpResponseRedirect(target, status=303)
+    # The address names the customer: kept out of caches and of the next page's Referer.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response

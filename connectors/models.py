@@ -20,6 +20,10 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(18)
 
 
+def new_link_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class Connector(models.Model):
     class Provider(models.TextChoices):
         SHOPIFY = "shopify", "Shopify"
@@ -41,6 +45,17 @@ class Connector(models.Model):
         default=dict, blank=True, help_text='Extra attributes: {"name": "payload.path"}.'
     )
     active = models.BooleanField(default=True)
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Our survey email")
+        HELPDESK = "helpdesk", _("The helpdesk's own email carries the link")
+
+    # How a helpdesk connector's customers get the survey (connectors.links): our email, or a
+    # link the helpdesk puts into its own reply, signed with the link key (a secret apart from
+    # the webhook's, shown once) or carrying the token derived from it.
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    link_key = models.CharField(max_length=64, default=new_link_key)
+    link_key_set_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     secret_set_at = models.DateTimeField(default=timezone.now)

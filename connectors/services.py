@@ -23,7 +23,8 @@ from surveys.errors import DomainError
 from surveys.models import Survey
 from surveys.touchpoints import record_touchpoints
 
-from .models import Connector, Delivery
+from .links import LINK_PROVIDERS
+from .models import Connector, Delivery, new_link_key
 from .providers import PROVIDERS, Malformed, Refused
 
 MAX_SECRET = 200
@@ -104,6 +105,22 @@ def _secret(provider: str, secret: Any) -> str:
     return secret
 
 
+def _channel(provider: str, channel: Any) -> str:
+    if channel is None:
+        return Connector.Channel.EMAIL
+    if channel not in Connector.Channel.values:
+        raise ConnectorError(
+            _("Choose the channel among: %(names)s.")
+            % {"names": ", ".join(Connector.Channel.values)},
+            field="channel",
+        )
+    if channel == Connector.Channel.HELPDESK and provider not in LINK_PROVIDERS:
+        raise ConnectorError(
+            _("Only a helpdesk's own email can carry the survey link."), field="channel"
+        )
+    return channel
+
+
 @transaction.atomic
 def create_connector(
     *,
@@ -114,6 +131,7 @@ def create_connector(
     events: list[str] | None = None,
     mapping: dict | None = None,
     active: bool = True,
+    channel: str | None = None,
 ) -> Connector:
     """A new connector; its secret is the one given (required where the provider makes it)
     or a new random one."""
@@ -130,12 +148,14 @@ def create_connector(
         events=_events(provider, events),
         mapping=_mapping(mapping),
         active=active,
+        channel=_channel(provider, channel),
     )
 
 
 @transaction.atomic
 def update_connector(*, connector: Connector, data: dict) -> Connector:
-    """Change the survey, name, events, mapping or active flag (the secret only by rotation)."""
+    """Change the survey, name, events, mapping, channel or active flag (the secret and the link
+    key only by rotation)."""
     if "survey" in data:
         connector.survey = _survey(data["survey"])
     if "name" in data:
@@ -146,6 +166,8 @@ def update_connector(*, connector: Connector, data: dict) -> Connector:
         connector.mapping = _mapping(data["mapping"])
     if "active" in data:
         connector.active = bool(data["active"])
+    if "channel" in data:
+        connector.channel = _channel(connector.provider, data["channel"])
     connector.save()
     return connector
 
@@ -156,6 +178,15 @@ def rotate_secret(*, connector: Connector, secret: str | None = None) -> Connect
     connector.secret = _secret(connector.provider, secret)
     connector.secret_set_at = timezone.now()
     connector.save(update_fields=["secret", "secret_set_at", "updated_at"])
+    return connector
+
+
+@transaction.atomic
+def rotate_link_key(*, connector: Connector) -> Connector:
+    """A new link key: every signed link and placeholder link made with the old one is a 404."""
+    connector.link_key = new_link_key()
+    connector.link_key_set_at = timezone.now()
+    connector.save(update_fields=["link_key", "link_key_set_at", "updated_at"])
     return connector
 
 
@@ -307,7 +338,14 @@ def receive(*, connector: Connector, headers, body: bytes, now: datetime | None 
     # The touchpoint and its delivery row in one transaction: one commit (one WAL flush) per
     # delivery, as for the API, and no touchpoint without the delivery that made it.
     with transaction.atomic():
-        result = record_touchpoints(items=[received.event], now=now).items[0]
+        # In link mode the helpdesk's own reply carries the survey: the invitation is made as
+        # delivered by it, so response rates count it and our sender never mails it.
+        link_mode = connector.channel == Connector.Channel.HELPDESK
+        result = record_touchpoints(
+            items=[received.event],
+            now=now,
+            helpdesk_surveys=frozenset({connector.survey_id}) if link_mode else frozenset(),
+        ).items[0]
         if result.status == "rejected":
             error = "; ".join(f"{k}: {' '.join(v)}" for k, v in result.errors.items())
             delivery = _record(connector, outcome=Delivery.Outcome.REJECTED, error=error, **common)

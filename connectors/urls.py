@@ -4,6 +4,7 @@ from . import hooks, views
 
 urlpatterns = [
     path("hooks/<str:public_id>/", hooks.receive, name="connector-hook"),
+    path("rate/<str:public_id>/", hooks.rate, name="connector-link"),
     path("connectors/", views.connector_list, name="connector-list"),
     path("connectors/<int:pk>/", views.connector_detail, name="connector-detail"),
     path("connectors/<int:pk>/rotate/", views.connector_rotate, name="connector-rotate"),

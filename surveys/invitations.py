@@ -14,6 +14,10 @@ upload, "invite this customer"). So a survey's rules hold the same everywhere, i
 
 A designer's test goes to the admin's own address at once: of all this, only the unsubscribe and
 address checks apply (and it is never counted for fatigue).
+
+An invitation the helpdesk delivers (channel "helpdesk": its own reply carries the link, see
+connectors.links) is none of our mail: the helpdesk decided who gets it, so no rule above but
+the link's expiry applies; it is "sent" from its creation and has no reminder.
 """
 
 from __future__ import annotations
@@ -96,8 +100,11 @@ class InvitationBatch:
         locale: str = "",
         attributes: dict | None = None,
         is_test: bool = False,
+        channel: str = Invitation.Channel.EMAIL,
     ) -> Invitation | Skip:
         """The customer's invitation to `survey` (unsaved until `save`), or why there is none."""
+        if channel == Invitation.Channel.HELPDESK:
+            return self._add_delivered(survey, contact, touchpoint, locale, attributes)
         skip = skip_reason(
             survey,
             contact,
@@ -141,6 +148,29 @@ class InvitationBatch:
             due_at=plan.due_at,
             expires_at=plan.expires_at,
             reminder_due_at=plan.reminder_due_at,
+            created_at=self.now,
+        )
+        self.invitations.append(invitation)
+        return invitation
+
+    def _add_delivered(self, survey, contact, touchpoint, locale, attributes) -> Invitation:
+        """An invitation the helpdesk's own email carries: sent now, expiring as any link."""
+        self.last_surveyed[contact.pk] = self.now
+        salt, token_hash = next(self._tokens)
+        invitation = Invitation(
+            survey=survey,
+            contact=contact,
+            touchpoint=touchpoint,
+            salt=salt,
+            token_hash=token_hash,
+            locale=pick_language(survey, locale, contact.locale),
+            attributes=dict(attributes or {}),
+            channel=Invitation.Channel.HELPDESK,
+            status=Invitation.Status.SENT,
+            due_at=self.now,
+            sent_at=self.now,
+            expires_at=self.now + timedelta(days=survey.expires_after_days or 3650),
+            reminder_due_at=None,
             created_at=self.now,
         )
         self.invitations.append(invitation)

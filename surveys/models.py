@@ -244,6 +244,12 @@ class Invitation(models.Model):
         EXPIRED = "expired", "Expired"
         BOUNCED = "bounced", "Bounced"
 
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Our survey email")
+        # The helpdesk's own email carries the link (connectors.links): never mailed by us,
+        # "sent" from its creation, no reminder.
+        HELPDESK = "helpdesk", _("Delivered by the helpdesk")
+
     # No index of their own: (survey, sent_at) (reports) and (contact, created_at) serve them;
     # every index on this table is written by each sent invitation and each ingested event.
     survey = models.ForeignKey(
@@ -266,6 +272,7 @@ class Invitation(models.Model):
     locale = models.CharField(max_length=16, blank=True)
     attributes = models.JSONField(default=dict, blank=True, help_text="Frozen from the touchpoint.")
     is_test = models.BooleanField(default=False)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     status_reason = models.CharField(max_length=500, blank=True)

@@ -198,8 +198,13 @@ def parse_event(raw: Any, *, index: int, now: datetime, default_tz) -> EventIn |
 # --- ingest --------------------------------------------------------------------------------------
 
 
-def record_touchpoints(*, items: list, now: datetime | None = None) -> BatchResult:
+def record_touchpoints(
+    *, items: list, now: datetime | None = None, helpdesk_surveys: frozenset[int] = frozenset()
+) -> BatchResult:
     """Validate and store a batch of raw event objects (at most MAX_BATCH).
+
+    The invitations of `helpdesk_surveys` (ids) are delivered by the helpdesk's own email (a
+    connector in link mode): made "sent" at once, never mailed by us (surveys.invitations).
 
     Each valid event is stored once per (type, external_id): a repeat, also inside the batch, is
     a "duplicate" pointing at the stored record. Each new event gets, per active survey listening
@@ -231,7 +236,7 @@ def record_touchpoints(*, items: list, now: datetime | None = None) -> BatchResu
     if first:
         by_index = {r.index: r for r in results}
         with transaction.atomic(), _server_side_binding():
-            stored = _store(list(first.values()), now=now)
+            stored = _store(list(first.values()), now=now, helpdesk_surveys=helpdesk_surveys)
         for key, event in first.items():
             outcome = stored[key]
             result = by_index[event.index]
@@ -265,7 +270,9 @@ def _server_side_binding():
         raw.cursor_factory = before
 
 
-def _store(events: list[EventIn], *, now: datetime) -> dict[tuple[str, str], dict]:
+def _store(
+    events: list[EventIn], *, now: datetime, helpdesk_surveys: frozenset[int] = frozenset()
+) -> dict[tuple[str, str], dict]:
     """Write the new events of a batch (already deduplicated) and decide their surveys."""
     advisory_locks.lock(f"e:{e.type}:{e.external_id}" for e in events)
     out: dict[tuple[str, str], dict] = {}
@@ -312,6 +319,9 @@ def _store(events: list[EventIn], *, now: datetime) -> dict[tuple[str, str], dic
                 touchpoint=row,
                 locale=event.customer.locale,
                 attributes=event.attributes,
+                channel=Invitation.Channel.HELPDESK
+                if survey.pk in helpdesk_surveys
+                else Invitation.Channel.EMAIL,
             )
             if isinstance(outcome, Skip):
                 decided.append(

@@ -69,6 +69,7 @@ def claim_invitations(*, now: datetime | None = None, limit: int | None = None) 
     if len(ids) < limit:
         due = _locked(
             Invitation.objects.filter(status=Status.SCHEDULED, due_at__lte=now)
+            .exclude(channel=Invitation.Channel.HELPDESK)  # the helpdesk mails those
             .filter(Q(survey__status=Survey.Status.ACTIVE) | Q(is_test=True))
             .order_by("due_at")
         ).values_list("id", flat=True)
@@ -89,7 +90,7 @@ def _reminders_due(now: datetime) -> QuerySet:
         answered_at__isnull=True,
         reminder_due_at__lte=now,
         is_test=False,
-    )
+    ).exclude(channel=Invitation.Channel.HELPDESK)  # no reminder for the helpdesk's own mail
 
 
 @transaction.atomic
