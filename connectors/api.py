@@ -1,5 +1,6 @@
 """/api/v1/connectors/: create, list, read, change, rotate and delete connectors; read their
-deliveries. Secrets are in the answer to a create or a rotation, and never again."""
+deliveries; make a helpdesk connector's signed survey link. Secrets (the webhook's and the link
+key) are in the answer to a create or a rotation, and never again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from . import selectors, services
+from . import links, selectors, services
 from .models import Connector, Delivery
 from .providers import PROVIDERS
 
@@ -22,6 +23,14 @@ class ConnectorSerializer(serializers.ModelSerializer):
     mapping = serializers.DictField(child=serializers.CharField())
     delivery_count = serializers.IntegerField(read_only=True)
     last_delivery_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    link_template = serializers.SerializerMethodField(
+        help_text="Helpdesks: the survey link with the helpdesk's placeholders for its own email "
+        "(channel helpdesk); null for shops."
+    )
+    signed_link_template = serializers.SerializerMethodField(
+        help_text="Helpdesks: the signed link's shape; sig = base64url(HMAC-SHA256(link key, "
+        'ticket + "\\n" + email lowercased)) cut to 18 bytes. Null for shops.'
+    )
 
     class Meta:
         model = Connector
@@ -34,8 +43,12 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "events",
             "mapping",
             "active",
+            "channel",
+            "link_template",
+            "signed_link_template",
             "created_at",
             "secret_set_at",
+            "link_key_set_at",
             "refused",
             "last_refused_at",
             "delivery_count",
@@ -46,13 +59,39 @@ class ConnectorSerializer(serializers.ModelSerializer):
     def get_url(self, connector: Connector) -> str:
         return selectors.hook_url(connector)
 
+    def get_link_template(self, connector: Connector) -> str | None:
+        return links.templates(connector)["placeholder"] if links.takes_links(connector) else None
+
+    def get_signed_link_template(self, connector: Connector) -> str | None:
+        return links.templates(connector)["signed"] if links.takes_links(connector) else None
+
 
 class ConnectorWithSecretSerializer(ConnectorSerializer):
     secret = serializers.CharField(help_text="Shown in this answer only.")
+    link_key = serializers.CharField(
+        help_text="Signs survey links (helpdesks); shown in this answer only."
+    )
 
     class Meta(ConnectorSerializer.Meta):
-        fields = [*ConnectorSerializer.Meta.fields, "secret"]
+        fields = [*ConnectorSerializer.Meta.fields, "secret", "link_key"]
         read_only_fields = fields
+
+
+class ConnectorWithLinkKeySerializer(ConnectorSerializer):
+    link_key = serializers.CharField(help_text="Shown in this answer only.")
+
+    class Meta(ConnectorSerializer.Meta):
+        fields = [*ConnectorSerializer.Meta.fields, "link_key"]
+        read_only_fields = fields
+
+
+class LinkRequestSerializer(serializers.Serializer):
+    ticket = serializers.CharField(max_length=150, help_text="The helpdesk's ticket id.")
+    email = serializers.EmailField(max_length=254, help_text="The ticket's requester.")
+
+
+class LinkSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="Add &score=N to preselect a score.")
 
 
 class ConnectorCreateSerializer(serializers.Serializer):
@@ -77,6 +116,12 @@ class ConnectorCreateSerializer(serializers.Serializer):
         help_text='Extra attributes from the payload: {"attribute": "path.in.payload"}.',
     )
     active = serializers.BooleanField(required=False, default=True)
+    channel = serializers.ChoiceField(
+        choices=Connector.Channel.choices,
+        required=False,
+        help_text="Helpdesks: email (we send the survey) or helpdesk (its own email carries "
+        "the link; we send nothing).",
+    )
 
 
 class ConnectorUpdateSerializer(serializers.Serializer):
@@ -87,6 +132,7 @@ class ConnectorUpdateSerializer(serializers.Serializer):
     )
     mapping = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
     active = serializers.BooleanField(required=False)
+    channel = serializers.ChoiceField(choices=Connector.Channel.choices, required=False)
 
 
 class RotateSerializer(serializers.Serializer):
@@ -188,6 +234,47 @@ class ConnectorRotateView(GenericAPIView):
         serializer.is_valid(raise_exception=True)
         services.rotate_secret(connector=connector, secret=serializer.validated_data.get("secret"))
         return Response(ConnectorWithSecretSerializer(_one(pk)).data)
+
+
+class ConnectorRotateLinkKeyView(GenericAPIView):
+    serializer_class = ConnectorWithLinkKeySerializer
+
+    @extend_schema(
+        operation_id="connectors_rotate_link_key",
+        request=None,
+        responses=ConnectorWithLinkKeySerializer,
+        description="A new link key: every survey link made with the old one is a 404 at once.",
+    )
+    def post(self, request, pk: int):
+        connector = services.rotate_link_key(connector=_one(pk))
+        return Response(ConnectorWithLinkKeySerializer(connector).data)
+
+
+class ConnectorLinkView(GenericAPIView):
+    serializer_class = LinkSerializer
+
+    @extend_schema(
+        operation_id="connectors_link",
+        request=LinkRequestSerializer,
+        responses=LinkSerializer,
+        description="The signed survey link of a ticket for its requester, for the helpdesk's "
+        "own email. 409 for a connector that is not a helpdesk's.",
+    )
+    def post(self, request, pk: int):
+        connector = _one(pk)
+        serializer = LinkRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not links.takes_links(connector):
+            raise services.ConnectorError(
+                "Only a helpdesk connector makes survey links.", field="provider", status=409
+            )
+        try:
+            url = links.signed_link(connector, **serializer.validated_data)
+        except links.LinkRefused:
+            raise serializers.ValidationError(
+                {"ticket": ["Letters, digits and _ . : # - only, at most 150."]}
+            ) from None
+        return Response({"url": url})
 
 
 class DeliveryListView(GenericAPIView):

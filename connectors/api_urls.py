@@ -11,6 +11,12 @@ urlpatterns = [
         name="api-connector-rotate",
     ),
     path(
+        "connectors/<int:pk>/rotate-link-key/",
+        api.ConnectorRotateLinkKeyView.as_view(),
+        name="api-connector-rotate-link-key",
+    ),
+    path("connectors/<int:pk>/links/", api.ConnectorLinkView.as_view(), name="api-connector-links"),
+    path(
         "connectors/<int:pk>/deliveries/",
         api.DeliveryListView.as_view(),
         name="api-connector-deliveries",

@@ -6,9 +6,9 @@ unknown address is a 404; everything else is connectors.services.receive's answe
 
 from __future__ import annotations
 
-from django.conf import settings
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt

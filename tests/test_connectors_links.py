@@ -323,3 +323,81 @@ def test_the_sender_and_the_reminders_never_claim_helpdesk_invitations(support):
     assert claims.claim_invitations(now=timezone.now()) is None
     Invitation.objects.update(status=Invitation.Status.SENT, reminder_due_at=timezone.now())
     assert claims.claim_reminders(now=later - timedelta(days=29)) is None
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+def test_the_api_creates_a_link_mode_connector_and_shows_its_key_once(key_client, support):
+    response = key_client.post(
+        "/api/v1/connectors/",
+        {"provider": "zammad", "survey": "support", "channel": "helpdesk"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    data = response.json()
+    connector = Connector.objects.get()
+    assert data["channel"] == "helpdesk" and data["link_key"] == connector.link_key
+    assert "#{ticket.id}" in data["link_template"] and "#{ticket.customer.email}" in (
+        data["link_template"]
+    )
+    shown = key_client.get(f"/api/v1/connectors/{connector.pk}/").json()
+    assert "link_key" not in shown and "secret" not in shown
+    assert shown["link_template"] == data["link_template"]
+    rotated = key_client.post(f"/api/v1/connectors/{connector.pk}/rotate-link-key/").json()
+    connector.refresh_from_db()
+    assert rotated["link_key"] == connector.link_key != data["link_key"]
+    assert "secret" not in rotated
+
+
+def test_the_api_makes_a_ticket_s_signed_link(key_client, support):
+    connector = link_connector()
+    response = key_client.post(
+        f"/api/v1/connectors/{connector.pk}/links/",
+        {"ticket": "4711", "email": "cy@example.com"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    url = response.json()["url"]
+    assert url == links.signed_link(connector, "4711", "cy@example.com")
+    assert visit(url).status_code == 303
+    bad = key_client.post(
+        f"/api/v1/connectors/{connector.pk}/links/",
+        {"ticket": "a b", "email": "cy@example.com"},
+        format="json",
+    )
+    assert bad.status_code == 400 and "ticket" in bad.json()
+    assert (
+        key_client.post(
+            f"/api/v1/connectors/{connector.pk}/links/", {"ticket": "1"}, format="json"
+        ).status_code
+        == 400
+    )
+
+
+def test_the_api_refuses_links_and_link_mode_for_shops(key_client, support):
+    make_survey(slug="shop", touchpoint="purchase")
+    shop = services.create_connector(provider="shopify", survey="shop", secret="shpss_x")
+    response = key_client.post(
+        f"/api/v1/connectors/{shop.pk}/links/",
+        {"ticket": "1", "email": "a@example.com"},
+        format="json",
+    )
+    assert response.status_code == 409
+    changed = key_client.patch(
+        f"/api/v1/connectors/{shop.pk}/", {"channel": "helpdesk"}, format="json"
+    )
+    assert changed.status_code == 400 and "channel" in changed.json()
+    assert key_client.get(f"/api/v1/connectors/{shop.pk}/").json()["link_template"] is None
+
+
+def test_managers_may_not_make_links_nor_rotate_the_link_key(manager_client, support):
+    connector = link_connector()
+    key = connector.link_key
+    for path, body in [
+        (f"/api/v1/connectors/{connector.pk}/links/", {"ticket": "1", "email": "a@example.com"}),
+        (f"/api/v1/connectors/{connector.pk}/rotate-link-key/", {}),
+    ]:
+        assert manager_client.post(path, body, format="json").status_code == 403
+    connector.refresh_from_db()
+    assert connector.link_key == key
