@@ -5,10 +5,13 @@ Runs in CI (PostgreSQL + Redis); skipped on SQLite without a broker."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from connectors import services
+from connectors import links, services
 from csat_platform.celery import app as celery_app
 from surveys.models import Invitation
 
@@ -84,3 +87,48 @@ def test_a_zendesk_ticket_solved_sends_the_survey_email(celery, smtp_server):
     )
     assert invitation.attributes["agent"] == "Olga"
     assert invitation.attributes["group"] == "Billing"
+
+
+def test_link_mode_invitations_are_never_mailed_nor_reminded(celery, smtp_server):
+    """A helpdesk connector whose own email carries the link: the worker mails only the shop's
+    survey (the proof it runs), never the helpdesk's invitations, even with a reminder due."""
+    make_survey(slug="shop", touchpoint="purchase")
+    make_survey(slug="support", touchpoint="support_contact")
+    shop = services.create_connector(provider="shopify", survey="shop", secret="shpss_e2e")
+    desk = services.create_connector(
+        provider="zendesk", survey="support", secret="zd_e2e", channel="helpdesk"
+    )
+    body = p.dumps(p.zendesk_ticket())
+    solved = Client().post(
+        f"/hooks/{desk.public_id}/",
+        body,
+        content_type="application/json",
+        headers=p.zendesk_headers("zd_e2e", body),
+    )
+    assert solved.json()["outcome"] == "accepted"
+    signed = links.signed_link(desk, "777", "gus@example.com").split("/rate/")[1]
+    assert Client().get(f"/rate/{signed}").status_code == 303
+    helpdesk = Invitation.objects.filter(channel=Invitation.Channel.HELPDESK)
+    assert helpdesk.count() == 2
+    helpdesk.update(reminder_due_at=timezone.now())  # were one ever due, it is passed by
+    order = p.dumps(p.shopify_order())
+    Client().post(
+        f"/hooks/{shop.public_id}/",
+        order,
+        content_type="application/json",
+        headers=p.shopify_headers("shpss_e2e", order),
+    )
+    celery.beat()
+    celery.worker()
+    [received] = smtp_server.wait_for(1, timeout=40)
+    assert received["to"] == ["jon@example.com"]
+    wait_until(
+        lambda: Invitation.objects.filter(channel="email", status="sent").count() == 1,
+        timeout=20,
+        processes=celery,
+        what="the shop's invitation marked sent",
+    )
+    time.sleep(3)  # a few more beats: still nothing for the helpdesk's customers
+    assert len(smtp_server.messages) == 1
+    assert not helpdesk.exclude(message_id="").exists()
+    assert not helpdesk.filter(reminder_sent_at__isnull=False).exists()
