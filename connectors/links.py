@@ -31,9 +31,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from surveys import advisory_locks, tokens
+from surveys.answer_page import question_views
 from surveys.invitations import InvitationBatch
 from surveys.models import Invitation, Survey, TouchpointEvent
 from surveys.touchpoints import record_touchpoints
@@ -91,6 +93,30 @@ def templates(connector: Connector) -> dict[str, str]:
         "placeholder": f"{base}?t={placeholder_token(connector)}&ticket={ticket}&email={email}",
         "signed": f"{base}?ticket={{ticket}}&email={{email}}&sig={{sig}}",
     }
+
+
+def rating_row(connector: Connector) -> str:
+    """The HTML of a row of the survey's primary question's scale points, each a placeholder
+    link with its `&score=N`, inline-styled for an email (what the helpdesk's reply pastes)."""
+    survey = connector.survey
+    primary = survey.primary_question()
+    if primary is None:
+        return ""
+    language = survey.default_language
+    view = question_views(survey, [primary], language)[0]
+    points = view.points
+    html = render_to_string(
+        "connectors/rating_row.html",
+        {
+            "question": view.text,
+            "points": points,
+            "link": templates(connector)["placeholder"],
+            "long_scale": len(points) > 5,
+            "half": len(points) // 2,
+            "rest": len(points) - len(points) // 2,
+        },
+    )
+    return html.strip()
 
 
 # --- a visit -------------------------------------------------------------------------------------

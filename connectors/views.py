@@ -13,10 +13,12 @@ from django.views.decorators.http import require_POST
 from access.views import survey_admin_required
 from surveys.models import Survey
 
-from . import selectors, services
+from . import links, selectors, services
+from .models import Connector
 from .providers import PROVIDERS
 
 SECRET_KEY = "connector-secret-%d"  # the session's one-time copy of a new secret
+LINK_KEY = "connector-link-key-%d"  # the same for a new link key
 
 SETUP = {
     "shopify": gettext_lazy(
@@ -89,6 +91,8 @@ def connector_list(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             request.session[SECRET_KEY % connector.pk] = connector.secret
+            if links.takes_links(connector):
+                request.session[LINK_KEY % connector.pk] = connector.link_key
             return redirect("connector-detail", pk=connector.pk)
     return render(
         request,
@@ -119,6 +123,11 @@ def connector_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     "events": request.POST.getlist("events") if provider.events else None,
                     "mapping": _mapping_from_text(request.POST.get("mapping", "")),
                     "active": request.POST.get("active") == "on",
+                    **(
+                        {"channel": request.POST.get("channel", "")}
+                        if links.takes_links(connector) and "channel" in request.POST
+                        else {}
+                    ),
                 },
             )
         except services.ConnectorError as error:
@@ -128,6 +137,7 @@ def connector_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Connector saved."))
             return redirect("connector-detail", pk=pk)
     deliveries = selectors.deliveries(connector)
+    takes_links = links.takes_links(connector)
     return render(
         request,
         "connectors/detail.html",
@@ -145,6 +155,13 @@ def connector_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if request.method == "POST"
             else "\n".join(f"{k} = {v}" for k, v in connector.mapping.items()),
             "last": deliveries[0] if deliveries else None,
+            "takes_links": takes_links,
+            "channels": Connector.Channel.choices,
+            "link_mode": takes_links and connector.channel == Connector.Channel.HELPDESK,
+            "link_templates": links.templates(connector) if takes_links else {},
+            "placeholders": links.PLACEHOLDERS.get(connector.provider, ("", "")),
+            "rating_row": links.rating_row(connector) if takes_links else "",
+            "link_key": request.session.pop(LINK_KEY % connector.pk, None),
         },
         status=status,
     )
@@ -163,6 +180,17 @@ def connector_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         request.session[SECRET_KEY % connector.pk] = connector.secret
         messages.success(request, _("New secret set. The old one no longer works."))
+    return redirect("connector-detail", pk=pk)
+
+
+@survey_admin_required
+@require_POST
+def connector_rotate_link_key(request: HttpRequest, pk: int) -> HttpResponse:
+    connector = get_object_or_404(selectors.connectors(), pk=pk)
+    if links.takes_links(connector):
+        services.rotate_link_key(connector=connector)
+        request.session[LINK_KEY % connector.pk] = connector.link_key
+        messages.success(request, _("New link key set. Links made with the old one are refused."))
     return redirect("connector-detail", pk=pk)
 
 

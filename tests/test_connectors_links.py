@@ -338,8 +338,9 @@ def test_the_api_creates_a_link_mode_connector_and_shows_its_key_once(key_client
     data = response.json()
     connector = Connector.objects.get()
     assert data["channel"] == "helpdesk" and data["link_key"] == connector.link_key
-    assert "#{ticket.id}" in data["link_template"] and "#{ticket.customer.email}" in (
-        data["link_template"]
+    assert (
+        "#{ticket.id}" in data["link_template"]
+        and "#{ticket.customer.email}" in (data["link_template"])
     )
     shown = key_client.get(f"/api/v1/connectors/{connector.pk}/").json()
     assert "link_key" not in shown and "secret" not in shown
@@ -399,5 +400,86 @@ def test_managers_may_not_make_links_nor_rotate_the_link_key(manager_client, sup
         (f"/api/v1/connectors/{connector.pk}/rotate-link-key/", {}),
     ]:
         assert manager_client.post(path, body, format="json").status_code == 403
+    connector.refresh_from_db()
+    assert connector.link_key == key
+
+
+# --- the connector page --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page_admin(db):
+    from .factories import admin_user
+
+    client = Client()
+    client.force_login(admin_user())
+    return client
+
+
+def settings_form(connector, **changes) -> dict:
+    form = {"survey": connector.survey.slug, "name": "", "events": ["solved"], "active": "on"}
+    return {**form, **changes}
+
+
+def test_the_page_switches_to_link_mode_and_shows_the_link_and_the_rating_row(page_admin, support):
+    from html import escape, unescape
+
+    connector = services.create_connector(provider="zendesk", survey="support", secret=SECRET)
+    before = page_admin.get(f"/connectors/{connector.pk}/").content.decode()
+    assert "data-links" in before and "data-link-template" not in before
+    response = page_admin.post(
+        f"/connectors/{connector.pk}/", settings_form(connector, channel="helpdesk")
+    )
+    assert response.status_code == 302
+    connector.refresh_from_db()
+    assert connector.channel == "helpdesk"
+    html = unescape(page_admin.get(f"/connectors/{connector.pk}/").content.decode())
+    template = links.templates(connector)["placeholder"]
+    assert template in html and "{{ticket.requester.email}}" in html
+    # The rating row: each of the primary question's points links with its score.
+    row = links.rating_row(connector)
+    for score in range(1, 6):
+        assert f'href="{escape(template)}&amp;score={score}"' in row
+    assert 'style="' in row and "<script" not in row
+    assert row in html
+    assert connector.link_key not in html  # never on the page but once
+
+
+def test_a_new_link_key_is_shown_once(page_admin, support):
+    connector = link_connector()
+    old = connector.link_key
+    response = page_admin.post(f"/connectors/{connector.pk}/link-key/")
+    assert response.status_code == 302
+    connector.refresh_from_db()
+    assert connector.link_key != old
+    assert connector.link_key in page_admin.get(f"/connectors/{connector.pk}/").content.decode()
+    assert connector.link_key not in page_admin.get(f"/connectors/{connector.pk}/").content.decode()
+
+
+def test_a_new_zammad_connector_shows_its_link_key_once(page_admin, support):
+    page_admin.post("/connectors/", {"provider": "zammad", "survey": "support"})
+    connector = Connector.objects.get()
+    assert connector.link_key in page_admin.get(f"/connectors/{connector.pk}/").content.decode()
+
+
+def test_a_shop_connector_has_no_link_section(page_admin, support):
+    make_survey(slug="shop", touchpoint="purchase")
+    shop = services.create_connector(provider="shopify", survey="shop", secret="shpss_x")
+    html = page_admin.get(f"/connectors/{shop.pk}/").content.decode()
+    assert "data-links" not in html and 'name="channel"' not in html
+    page_admin.post(f"/connectors/{shop.pk}/link-key/")
+    key = shop.link_key
+    shop.refresh_from_db()
+    assert shop.link_key == key
+
+
+def test_managers_get_403_on_the_link_key_page(support):
+    from .factories import manager_user
+
+    connector = link_connector()
+    client = Client()
+    client.force_login(manager_user())
+    assert client.post(f"/connectors/{connector.pk}/link-key/").status_code == 403
+    key = connector.link_key
     connector.refresh_from_db()
     assert connector.link_key == key
