@@ -483,3 +483,18 @@ def test_managers_get_403_on_the_link_key_page(support):
     key = connector.link_key
     connector.refresh_from_db()
     assert connector.link_key == key
+
+
+def test_the_delivery_and_response_pages_say_delivered_by_the_helpdesk(page_admin, support):
+    from surveys import responses
+
+    connector = link_connector()
+    solve_ticket(connector)
+    html = page_admin.get("/design/support/invitations/", {"state": "sent"}).content.decode()
+    assert 'data-channel="helpdesk"' in html and "cy@example.com" in html
+    invitation = Invitation.objects.get()
+    response = responses.record_response(
+        invitation=invitation, answers={"satisfaction": "5", "comment": ""}, locale="en"
+    )
+    detail = page_admin.get(f"/responses/{response.pk}/").content.decode()
+    assert 'data-channel="helpdesk"' in detail
