@@ -498,3 +498,41 @@ def test_the_delivery_and_response_pages_say_delivered_by_the_helpdesk(page_admi
     )
     detail = page_admin.get(f"/responses/{response.pk}/").content.decode()
     assert 'data-channel="helpdesk"' in detail
+
+
+# --- the docs' snippets --------------------------------------------------------------------------
+
+
+def _doc_block(language: str) -> str:
+    from pathlib import Path
+
+    text = Path(__file__).resolve().parent.parent.joinpath("docs/connectors/README.md").read_text()
+    section = text.split("## Survey links in the helpdesk's own email")[1]
+    return section.split(f"```{language}\n")[1].split("```")[0]
+
+
+def test_the_docs_python_snippet_makes_the_links_the_site_accepts(support):
+    connector = link_connector()
+    scope: dict = {}
+    exec(_doc_block("python"), scope)  # noqa: S102 - our own documentation
+    url = scope["survey_link"](links.base_url(connector), connector.link_key, "77", "Ann@X.org")
+    assert url == links.signed_link(connector, "77", "Ann@X.org")
+    assert visit(url).status_code == 303
+
+
+def test_the_docs_openssl_one_liner_computes_the_same_signature(support):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl on this machine")
+    connector = link_connector()
+    env = {"TICKET": "T-77", "EMAIL": "Ann.B@Example.ORG", "LINK_KEY": connector.link_key}
+    run = subprocess.run(
+        ["sh", "-c", _doc_block("sh")],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.strip() == links.signature(connector.link_key, "T-77", "Ann.B@Example.ORG")
