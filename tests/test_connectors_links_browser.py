@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from playwright.sync_api import expect
 
 from access.roles import MANAGER, SURVEY_ADMIN
 from connectors import links, services
@@ -51,7 +52,7 @@ def test_the_link_section_fits_and_copies(browser, live_server, connector, width
     copy = section.locator("button[data-copy=link-placeholder]")
     assert copy.is_visible()
     copy.click()
-    assert copy.inner_text() == "Copied"
+    expect(copy).to_have_text("Copied")  # set once the (async) clipboard write returns
     SHOTS.mkdir(parents=True, exist_ok=True)
     section.screenshot(path=str(SHOTS / f"connector-links-{width}.png"))
     page.screenshot(path=str(SHOTS / f"connector-page-{width}.png"), full_page=True)
