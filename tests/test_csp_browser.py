@@ -63,7 +63,9 @@ def site(settings, tmp_path):
     link = client.post(
         "/api/v1/surveys/shop/invitations/", {"email": "ana@example.com"}, format="json"
     ).json()
-    connector = services.create_connector(provider="zendesk", survey="shop", secret="z")
+    connector = services.create_connector(
+        provider="zendesk", survey="shop", secret="z", channel="helpdesk"
+    )
     checked = TouchpointUpload.objects.create(
         survey=survey,
         file_name="orders.csv",
