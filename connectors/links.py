@@ -224,5 +224,7 @@ def _invitation(connector: Connector, ticket: str, email: str, *, signed: bool, 
         attributes=event.attributes,
         channel=Invitation.Channel.HELPDESK,
     )
+    if not isinstance(made, Invitation):
+        raise LinkRefused(made.reason)
     batch.save()
     return made

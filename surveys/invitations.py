@@ -104,6 +104,8 @@ class InvitationBatch:
     ) -> Invitation | Skip:
         """The customer's invitation to `survey` (unsaved until `save`), or why there is none."""
         if channel == Invitation.Channel.HELPDESK:
+            if not contact.email:  # a link opens for the ticket's requester's email only
+                return self._skip(survey, touchpoint, Skip(Reason.UNDELIVERABLE, "no email"))
             return self._add_delivered(survey, contact, touchpoint, locale, attributes)
         skip = skip_reason(
             survey,
@@ -114,17 +116,7 @@ class InvitationBatch:
             is_test=is_test,
         )
         if skip is not None:
-            if touchpoint is not None:
-                self.skips.append(
-                    TouchpointSkip(
-                        touchpoint=touchpoint,
-                        survey=survey,
-                        reason=skip.reason,
-                        detail=skip.detail,
-                        created_at=self.now,
-                    )
-                )
-            return skip
+            return self._skip(survey, touchpoint, skip)
         if is_test:
             wanted, tz = self.now, None
         else:
@@ -152,6 +144,19 @@ class InvitationBatch:
         )
         self.invitations.append(invitation)
         return invitation
+
+    def _skip(self, survey: Survey, touchpoint: TouchpointEvent | None, skip: Skip) -> Skip:
+        if touchpoint is not None:
+            self.skips.append(
+                TouchpointSkip(
+                    touchpoint=touchpoint,
+                    survey=survey,
+                    reason=skip.reason,
+                    detail=skip.detail,
+                    created_at=self.now,
+                )
+            )
+        return skip
 
     def _add_delivered(self, survey, contact, touchpoint, locale, attributes) -> Invitation:
         """An invitation the helpdesk's own email carries: sent now, expiring as any link."""

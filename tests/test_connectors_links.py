@@ -536,3 +536,25 @@ def test_the_docs_openssl_one_liner_computes_the_same_signature(support):
         check=True,
     )
     assert run.stdout.strip() == links.signature(connector.link_key, "T-77", "Ann.B@Example.ORG")
+
+
+def test_a_link_mode_event_without_an_email_invites_nobody(support):
+    from surveys.models import TouchpointSkip
+
+    connector = link_connector("generic")
+    event = {
+        "type": "support_contact",
+        "external_id": "T-1",
+        "occurred_at": timezone.now().isoformat(),
+        "customer": {"external_id": "crm-1"},
+    }
+    body = p.dumps(event)
+    response = Client().post(
+        f"/hooks/{connector.public_id}/",
+        body,
+        content_type="application/json",
+        headers=p.generic_headers(connector.secret, body),
+    )
+    assert response.json()["outcome"] == "accepted"
+    assert not Invitation.objects.exists()
+    assert TouchpointSkip.objects.get().reason == "undeliverable"
