@@ -11,9 +11,16 @@ class ConnectorAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # made on the connector pages or through the API, which set the secret
 
-    # The secret is set through the pages or the API (create, rotate), never shown here.
-    exclude = ("secret",)
-    readonly_fields = ("public_id", "created_at", "secret_set_at", "refused", "last_refused_at")
+    # The secrets are set through the pages or the API (create, rotate), never shown here.
+    exclude = ("secret", "link_key")
+    readonly_fields = (
+        "public_id",
+        "created_at",
+        "secret_set_at",
+        "link_key_set_at",
+        "refused",
+        "last_refused_at",
+    )
 
 
 @admin.register(Delivery)

@@ -125,6 +125,7 @@ def test_the_operators_admin_never_shows_the_secret(support):
     page = client.get(f"/admin/connectors/connector/{connector.pk}/change/")
     assert page.status_code == 200
     assert connector.secret not in page.content.decode()
+    assert connector.link_key not in page.content.decode()
     assert client.get("/admin/connectors/delivery/").status_code == 200
     assert client.get("/admin/connectors/connector/add/").status_code == 403
 
