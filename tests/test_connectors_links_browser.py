@@ -70,3 +70,24 @@ def test_a_signed_link_opens_the_answer_page_with_its_score(browser, live_server
     assert "/s/" in page.url
     assert page.locator("input[type=radio][value='4']").first.is_checked()
     page.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_delivery_page_says_delivered_by_the_helpdesk(browser, live_server, connector, width):
+    url = links.signed_link(connector, "4711", "cy@example.com").split("/rate/")[1]
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/rate/{url}")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "alex")
+    page.fill("input[name=password]", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{live_server.url}/design/support/invitations/?state=clicked")
+    note = page.locator("[data-channel=helpdesk]")
+    expect(note).to_have_text("Delivered by the helpdesk")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    note.screenshot(path=str(SHOTS / f"delivery-helpdesk-{width}.png"))
+    page.screenshot(path=str(SHOTS / f"delivery-page-{width}.png"), full_page=True)
+    context.close()
