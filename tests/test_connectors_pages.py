@@ -147,3 +147,14 @@ def test_the_mapping_is_edited_as_lines(browser_admin, support):
         assert response.status_code == 400
     connector.refresh_from_db()
     assert connector.mapping == {"title": "ticket.title", "priority": "ticket.priority"}
+
+
+def test_the_list_says_which_connectors_the_helpdesks_email_carries(browser_admin, support):
+    services.create_connector(provider="zendesk", survey="support", secret="a", name="Ours")
+    theirs = services.create_connector(
+        provider="zendesk", survey="support", secret="b", name="Theirs"
+    )
+    Connector.objects.filter(pk=theirs.pk).update(channel=Connector.Channel.HELPDESK)
+    rows = browser_admin.get("/connectors/").content.decode().split("<tr>")[2:]
+    carried = "The helpdesk&#x27;s own email carries the link"
+    assert [("Theirs" in row, carried in row) for row in rows] == [(False, False), (True, True)]
