@@ -11,6 +11,7 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.urls import reverse
 
+from .colors import mix
 from .models import DEFAULT_ACCENT, Brand
 
 # Another process's save shows after at most this long; the saving process sees it at once.
@@ -56,6 +57,11 @@ class BrandView:
     @property
     def logo_shown_height(self) -> int:
         return min(LOGO_SHOWN_HEIGHT, self.logo_height)
+
+    @property
+    def accent_line(self) -> str:
+        """A light tint of the accent: the emails' rating buttons' border."""
+        return mix(self.accent_color, "#ffffff", 0.3)
 
     @property
     def shows_header(self) -> bool:

@@ -14,6 +14,12 @@ def _row() -> Brand:
     return brand
 
 
+def _forget() -> None:
+    # Now, for this request's own reads, and after the commit, for a read made in between.
+    forget_brand()
+    transaction.on_commit(forget_brand)
+
+
 @transaction.atomic
 def save_brand(
     *, company_name: str, sender_name: str, accent_color: str, logo: Logo | None = None
@@ -28,7 +34,7 @@ def save_brand(
         brand.logo_hash = logo.digest
         brand.logo_width, brand.logo_height = logo.width, logo.height
     brand.save()
-    transaction.on_commit(forget_brand)
+    _forget()
     return brand
 
 
@@ -39,5 +45,5 @@ def remove_logo() -> Brand:
     brand.logo_hash = ""
     brand.logo_width = brand.logo_height = 0
     brand.save()
-    transaction.on_commit(forget_brand)
+    _forget()
     return brand
