@@ -113,9 +113,7 @@ def test_the_email_preview_follows_unsaved_edits_in_each_language(settings):
     assert survey.email_subject == {}  # nothing was saved
 
     # The HTML part, posted by the page's form into the sandboxed frame.
-    html = client.post(
-        draft_url(lang="de", part="html"), {"definition": json.dumps(definition)}
-    )
+    html = client.post(draft_url(lang="de", part="html"), {"definition": json.dumps(definition)})
     assert html.status_code == 200 and html["Content-Type"] == "text/html; charset=utf-8"
     assert html["Content-Security-Policy"] == "script-src 'none'; frame-ancestors 'self'"
     page = html.content.decode()
