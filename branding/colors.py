@@ -24,6 +24,11 @@ def contrast_with_white(color: str) -> float:
     return 1.05 / (luminance(color) + 0.05)
 
 
+def white_text_readable(color: str) -> bool:
+    """Whether an accent colour is accepted: white button text on it reaches MIN_CONTRAST."""
+    return contrast_with_white(color) >= MIN_CONTRAST
+
+
 def shown_ratio(ratio: float) -> str:
     """The ratio as people read it, rounded down so 4.49 never shows as 4.5."""
     return f"{math.floor(ratio * 100) / 100:.2f}"

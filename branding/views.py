@@ -12,13 +12,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access.views import survey_admin_required
 from csat_platform.boundary import shows_rejected_fields
 
 from . import services
-from .colors import HEX, MIN_CONTRAST, contrast_with_white, shown_ratio, theme_css
+from .colors import HEX, contrast_with_white, shown_ratio, theme_css, white_text_readable
 from .logos import LogoError, check_size, clean_logo
 from .models import DEFAULT_ACCENT
 from .selectors import current_brand, forget_brand, logo_png, sender_address
@@ -45,8 +45,8 @@ class BrandForm(forms.Form):
         color = self.cleaned_data["accent_color"].strip().lower()
         if not HEX.fullmatch(color):
             raise forms.ValidationError(_("Give the colour as #rrggbb, e.g. #3b3fb6."))
-        ratio = contrast_with_white(color)
-        if ratio < MIN_CONTRAST:
+        if not white_text_readable(color):
+            ratio = contrast_with_white(color)
             raise forms.ValidationError(
                 _(
                     "White text on %(color)s has a contrast of %(ratio)s:1; buttons need at "
@@ -125,7 +125,7 @@ def _immutable(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def brand_logo(request: HttpRequest, digest: str) -> HttpResponse:
     """The logo whose hash is in the address; an old hash is gone (404), never another image."""
     data = logo_png(digest)
@@ -136,10 +136,10 @@ def brand_logo(request: HttpRequest, digest: str) -> HttpResponse:
     return _immutable(response)
 
 
-@require_GET
+@require_safe
 def brand_theme(request: HttpRequest, color: str) -> HttpResponse:
     """The customer's pages' colours for an accent colour: computed, so it needs no query."""
     accent = f"#{color}"
-    if contrast_with_white(accent) < MIN_CONTRAST:
+    if not white_text_readable(accent):
         raise Http404
     return _immutable(HttpResponse(theme_css(accent), content_type="text/css; charset=utf-8"))
