@@ -195,6 +195,7 @@ def test_the_logo_is_served_by_its_hash_with_long_caching_and_an_old_hash_is_gon
     assert reply["Cache-Control"] == "public, max-age=31536000, immutable"
     assert reply["X-Content-Type-Options"] == "nosniff"
     assert reply.content == bytes(Brand.objects.get().logo_png)
+    assert Client().head(f"/brand/logo-{first}.png").status_code == 200
     post(client, image_bytes(color=(0, 0, 200, 255)))
     second = Brand.objects.get().logo_hash
     assert second != first
