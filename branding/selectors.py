@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 from email.utils import parseaddr
+from functools import cached_property
 
 from django.conf import settings
 from django.urls import reverse
@@ -22,7 +23,8 @@ _lock = threading.Lock()
 _cached: tuple[float, BrandView] | None = None
 
 
-@dataclass(frozen=True)
+# Not frozen: its cached_property values are computed once per copy, not once per page.
+@dataclass(eq=False)
 class BrandView:
     company_name: str = ""
     sender_name: str = ""
@@ -31,39 +33,39 @@ class BrandView:
     logo_width: int = 0
     logo_height: int = 0
 
-    @property
+    @cached_property
     def logo_url(self) -> str:
         """The logo's address on this site (its content hash in the name: cached for good)."""
         return reverse("brand-logo", args=[self.logo_hash]) if self.logo_hash else ""
 
-    @property
+    @cached_property
     def absolute_logo_url(self) -> str:
         return f"{settings.SITE_URL}{self.logo_url}" if self.logo_hash else ""
 
-    @property
+    @cached_property
     def theme_url(self) -> str:
         """The stylesheet that paints the customer's pages in the accent colour ('' for ours)."""
         if self.accent_color == DEFAULT_ACCENT:
             return ""
         return reverse("brand-theme", args=[self.accent_color[1:]])
 
-    @property
+    @cached_property
     def logo_shown_width(self) -> int:
         """The logo's width as shown (48 px high at most), for mail clients that ignore CSS."""
         if not self.logo_height:
             return 0
         return max(1, round(self.logo_width * self.logo_shown_height / self.logo_height))
 
-    @property
+    @cached_property
     def logo_shown_height(self) -> int:
         return min(LOGO_SHOWN_HEIGHT, self.logo_height)
 
-    @property
+    @cached_property
     def accent_line(self) -> str:
         """A light tint of the accent: the emails' rating buttons' border."""
         return mix(self.accent_color, "#ffffff", 0.3)
 
-    @property
+    @cached_property
     def shows_header(self) -> bool:
         return bool(self.company_name or self.logo_hash)
 

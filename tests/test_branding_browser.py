@@ -69,6 +69,15 @@ def test_an_admin_brands_the_site_and_previews_the_email_of_unsaved_edits(
         )
         == "rgb(11, 93, 59)"
     )
+    # The reminder of the same survey.
+    page.check("#em-reminder")
+    page.wait_for_function(
+        "() => document.getElementById('em-subject').textContent.startsWith('Reminder:')"
+    )
+    page.uncheck("#em-reminder")
+    page.wait_for_function(
+        "() => document.getElementById('em-subject').textContent === 'Your order A-1042, unsaved'"
+    )
     page.click("summary:has-text('Plain text')")
     assert "Acme Tools" in page.locator("#em-text").inner_text()
 

@@ -394,7 +394,8 @@
   // The email as it will be sent, built on the server from the unsaved survey. Its HTML part is
   // posted into a sandboxed frame: a page of its own, with the inline styles emails need.
   async function updateEmail(seq) {
-    const url = `${root.dataset.email}?lang=${encodeURIComponent(lang)}`;
+    const reminder = $("em-reminder").checked ? "&reminder=1" : "";
+    const url = `${root.dataset.email}?lang=${encodeURIComponent(lang)}${reminder}`;
     const res = await call(url, "POST", payload());
     if (seq !== previewSeq || !res.ok) return;
     $("em-subject").textContent = res.data.subject;
@@ -420,6 +421,7 @@
       else fitDesktop();
     };
   }
+  $("em-reminder").onchange = () => updateEmail(++previewSeq);
   function markInvalid() {
     document.querySelectorAll(".q").forEach((el, i) => el.classList.toggle("invalid", !!Object.keys(questionErrors(i)).length));
   }
