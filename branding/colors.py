@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from django.utils.formats import number_format
+
 HEX = re.compile(r"#[0-9a-fA-F]{6}")
 MIN_CONTRAST = 4.5  # WCAG 2.x AA for normal text: white button labels on the accent
 
@@ -30,8 +32,8 @@ def white_text_readable(color: str) -> bool:
 
 
 def shown_ratio(ratio: float) -> str:
-    """The ratio as people read it, rounded down so 4.49 never shows as 4.5."""
-    return f"{math.floor(ratio * 100) / 100:.2f}"
+    """The ratio as the reader writes numbers (4.47, 4,47), rounded down: 4.499 is not 4.50."""
+    return number_format(math.floor(ratio * 100) / 100, 2)
 
 
 def _rgb(color: str) -> tuple[int, int, int]:

@@ -180,7 +180,7 @@ def test_errors_are_in_the_readers_language():
     client = logged_in(admin_user())
     reply = client.post(URL, {**GOOD, "accent_color": "#ffff00"}, HTTP_ACCEPT_LANGUAGE="de")
     assert reply.status_code == 400
-    assert "Kontrast" in reply.content.decode()
+    assert "Kontrast von 1,07:1" in reply.content.decode()
 
 
 # --- the logo and the theme stylesheet: public, content-addressed, cached for good ----------------
