@@ -81,6 +81,10 @@ def clean_logo(data: bytes, *, max_bytes: int) -> Logo:
             ) from None
         except (OSError, SyntaxError, ValueError, EOFError):
             raise _unreadable() from None
+    # Transparent margins would push the company name away from the visible logo.
+    visible = picture.getchannel("A").getbbox()
+    if visible:
+        picture = picture.crop(visible)
     picture.thumbnail((MAX_WIDTH, MAX_HEIGHT), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     picture.save(out, format="PNG", optimize=True)

@@ -176,6 +176,16 @@ def test_each_accepted_format_becomes_a_png(fmt):
         assert stored.format == "PNG" and stored.size == (60, 30)  # small logos keep their size
 
 
+def test_a_logos_transparent_margins_are_cut():
+    image = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    image.paste((10, 20, 30, 255), (50, 40, 150, 140))  # a 100 × 100 square inside
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    assert post(logged_in(admin_user()), out.getvalue()).status_code == 302
+    with Image.open(io.BytesIO(bytes(Brand.objects.get().logo_png))) as stored:
+        assert stored.size == (100, 100)
+
+
 def test_errors_are_in_the_readers_language():
     client = logged_in(admin_user())
     reply = client.post(URL, {**GOOD, "accent_color": "#ffff00"}, HTTP_ACCEPT_LANGUAGE="de")
