@@ -62,7 +62,8 @@ class BrandForm(forms.Form):
             return None
         limit = settings.CSAT_LOGO_MAX_KB * 1024
         try:
-            check_size(upload.size, max_bytes=limit)  # before reading: it never enters memory
+            # Before it is read: a large upload stays in the temporary file Django spooled it to.
+            check_size(upload.size, max_bytes=limit)
             return clean_logo(upload.read(), max_bytes=limit)
         except LogoError as error:
             raise forms.ValidationError(str(error)) from None
