@@ -1,11 +1,12 @@
 """Answer-page submissions per second through gunicorn against PostgreSQL, next to a baseline.
 
-    python bench/answer_page.py [--rounds 5] [--seconds 5] [--workers 3] [--connections 16]
+    python bench/answer_page.py [--rounds 5] [--seconds 5] [--workers 3] [--connections 16] [--brand]
 
 Both servers run the product's settings (DEBUG=0, static files collected) under the same
 gunicorn, side by side; the baseline is a bare Django view doing one SELECT and one INSERT.
 wrk posts one answer per fresh invitation link, to each server in turn, `--rounds` times.
 Target: the answer page reaches at least 50 % of the baseline (the median of the runs' ratios).
+`--brand` gives the site a brand (name, colour, logo) first, as a branded site runs.
 """
 
 import argparse
@@ -45,7 +46,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(database_url: str, invitations: int) -> tuple[list[str], list[str]]:
+def prepare(database_url: str, invitations: int, brand: bool) -> tuple[list[str], list[str]]:
     import psycopg
 
     base, name = database_url.rsplit("/", 1)
@@ -70,6 +71,13 @@ def prepare(database_url: str, invitations: int) -> tuple[list[str], list[str]]:
             "score text, created_at timestamptz DEFAULT now())"
         )
     survey = make_survey(slug="bench", min_days_between_surveys=0)  # one customer, many links
+    if brand:
+        from branding.logos import clean_logo
+        from branding.services import save_brand
+        from tests.test_branding import image_bytes
+
+        logo = clean_logo(image_bytes(), max_bytes=1 << 20)
+        save_brand(company_name="Bench", sender_name="", accent_color="#0b5d3b", logo=logo)
     contact = Contact.objects.create(email="bench@example.com")
     tokens, hashes = [], []
     for start in range(0, invitations, 5000):
@@ -147,6 +155,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--invitations", type=int, default=60000)
+    parser.add_argument("--brand", action="store_true", help="give the site a brand first")
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -168,7 +177,7 @@ def main() -> None:
     os.environ.update({k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"})
     os.environ["DJANGO_SETTINGS_MODULE"] = "csat_platform.settings"
     print(f"preparing {args.invitations} invitations in {args.database_url} ...", flush=True)
-    tokens, hashes = prepare(args.database_url, args.invitations)
+    tokens, hashes = prepare(args.database_url, args.invitations, args.brand)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "access",
+    "branding",
     "surveys",
     "reports",
     "privacy",
@@ -114,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "access.context_processors.roles",
+                "branding.context_processors.brand",
             ],
         },
     },
@@ -172,6 +174,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Uploaded files (touchpoint CSV files): shared by the web and the worker processes.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 CSAT_UPLOAD_MAX_MB = env.int("CSAT_UPLOAD_MAX_MB", default=100)
+# The brand's logo (settings page /settings/brand/): the largest file accepted, in KB.
+CSAT_LOGO_MAX_KB = env.int("CSAT_LOGO_MAX_KB", default=1024)
+if not 1 <= CSAT_LOGO_MAX_KB <= 10240:
+    raise ImproperlyConfigured("CSAT_LOGO_MAX_KB must be between 1 and 10240.")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

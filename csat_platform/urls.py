@@ -28,6 +28,9 @@ urlpatterns += [path("", include("followups.urls"))]
 # Settings pages of survey admins: API keys.
 urlpatterns += [path("", include("access.urls"))]
 
+# The brand: its settings page, and the logo and colours the customer's pages and emails load.
+urlpatterns += [path("", include("branding.urls"))]
+
 
 # Languages: the switch in the navigation posts here (Django's set_language, CSRF-protected).
 urlpatterns += [

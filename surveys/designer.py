@@ -1,7 +1,5 @@
 """The survey designer: pages for survey admins. Saving goes through the REST API."""
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
@@ -18,8 +16,9 @@ from . import invitations, scales, selectors, services
 from .answer_page import question_views
 from .api.serializers import SurveySerializer
 from .customers import CustomerIn
+from .drafts import DraftError, parse_draft
 from .errors import DomainError
-from .models import Question, Survey
+from .models import Survey
 from .survey_templates import TEMPLATES
 from .tasks import send_test_invitation
 
@@ -150,22 +149,9 @@ def survey_preview(request: HttpRequest, slug: str) -> HttpResponse:
     """Render the answer page for an unsaved definition: exactly what the customer will see."""
     survey = get_object_or_404(Survey, slug=slug)
     try:
-        payload = json.loads(request.body or b"{}")
-    except ValueError:
-        return JsonResponse({"detail": "The preview needs a JSON body."}, status=400)
-    serializer = SurveySerializer(survey, data=payload, partial=True)
-    if not serializer.is_valid():
-        return JsonResponse(serializer.errors, status=400)
-    data = serializer.validated_data
-    draft = Survey(
-        **{f: data.get(f, getattr(survey, f)) for f in ("name", "languages", "title", "intro")}
-    )
-    questions = [
-        Question(
-            survey=draft, key=q["key"], **{f: q[f] for f in services.QUESTION_FIELDS if f in q}
-        )
-        for q in data.get("questions", [])
-    ]
+        draft, questions = parse_draft(survey, request.body)
+    except DraftError as error:
+        return JsonResponse(error.detail, status=400)
     language = request.GET.get("lang") or draft.default_language
     if language not in draft.languages:
         language = draft.default_language

@@ -10,6 +10,7 @@ urlpatterns = [
     path("design/new/", designer.survey_create, name="design-create"),
     path("design/<slug:slug>/", designer.survey_edit, name="design-edit"),
     path("design/<slug:slug>/email/", email_preview.email_preview, name="design-email"),
+    path("design/<slug:slug>/email/draft/", email_preview.email_draft, name="design-email-draft"),
     path("design/<slug:slug>/delete/", designer.survey_delete, name="design-delete"),
     path("design/<slug:slug>/preview/", designer.survey_preview, name="design-preview"),
     path("design/<slug:slug>/test/", designer.survey_send_test, name="design-send-test"),

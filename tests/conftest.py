@@ -46,6 +46,16 @@ def require_postgres(reason: str) -> None:
     pytest.skip(f"{reason} (set DATABASE_URL=postgres://...)")
 
 
+@pytest.fixture(autouse=True)
+def fresh_brand():
+    """Each test reads the brand its own database holds, not a copy an earlier test cached."""
+    from branding.selectors import forget_brand
+
+    forget_brand()
+    yield
+    forget_brand()
+
+
 @pytest.fixture
 def rollups_engine(db):
     """The test reads or writes rollups: PostgreSQL only (elsewhere reports read raw rows)."""

@@ -19,6 +19,10 @@ from rest_framework.test import APIClient
 
 from access.models import ApiKey
 from access.roles import MANAGER, SURVEY_ADMIN
+from branding import services as brand_services
+from branding.logos import clean_logo
+
+from .test_branding import image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -121,7 +125,7 @@ def test_every_page_of_every_role_passes_wcag_2_1_aa(browser, demo):
     manager_paths, found = audit_role(browser, demo, "manager", "demo-manager")
     problems += found
     # The crawl reached each role's pages (a broken login would audit the login page alone).
-    assert {"/design/", "/dashboard/", "/followups/"} <= set(admin_paths)
+    assert {"/design/", "/dashboard/", "/followups/", "/settings/brand/"} <= set(admin_paths)
     assert any(p.startswith("/design/") and p.endswith("/invitations/") for p in admin_paths)
     assert any(p.startswith("/dashboard/") and p.count("/") >= 3 for p in manager_paths)
     assert any(re.match(r"^/followups/\d+/$", p) for p in manager_paths)
@@ -140,16 +144,25 @@ def test_the_customers_pages_pass_wcag_2_1_aa(browser, demo):
             {"email": f"ana{n}@example.com", "locale": "en"},
             format="json",
         ).json()["link"]
-        for n in range(2)
+        for n in range(4)
     ]
     origin = "http://localhost:8000"
     problems: list[str] = []
-    for width in WIDTHS:
+    # Without a brand, then with one: a logo, a name and the lightest accent colour accepted.
+    for index, width in enumerate(WIDTHS * 2):
+        if index == len(WIDTHS):
+            brand_services.save_brand(
+                company_name="Acme Tools",
+                sender_name="",
+                accent_color="#767676",
+                logo=clean_logo(image_bytes(), max_bytes=10**6),
+            )
         page = browser.new_context(
             viewport={"width": width, "height": 844}, bypass_csp=True
         ).new_page()
-        link = links[0 if width == WIDTHS[0] else 1].replace(origin, demo)
+        link = links[index].replace(origin, demo)
         page.goto(link)
+        assert page.locator(".brand-name").count() == (index >= len(WIDTHS))
         problems += [f"{width}px answer: {v}" for v in violations(page)]
         page.locator("fieldset input[type=radio]").first.check(force=True)
         page.click("button[type=submit]")

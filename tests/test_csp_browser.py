@@ -14,11 +14,14 @@ from rest_framework.test import APIClient
 from access.models import ApiKey
 from access.roles import MANAGER, SURVEY_ADMIN
 from access.tasks import set_password_link
+from branding import services as brand_services
+from branding.logos import clean_logo
 from connectors import services
 from surveys.models import TouchpointUpload
 
 from .dashboard_data import respond
 from .factories import admin_user, make_survey, manager_user
+from .test_branding import image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -80,6 +83,13 @@ def site(settings, tmp_path):
         survey=survey, file_name="more.csv", stored_as="uploads/none.csv", status="running"
     )
     uploads = [f"/design/shop/uploads/{u.pk}/" for u in (checked, running)]
+    # A brand: the customer's pages load its logo and colours, the emails its logo.
+    brand_services.save_brand(
+        company_name="Acme Tools",
+        sender_name="",
+        accent_color="#0b5d3b",
+        logo=clean_logo(image_bytes(), max_bytes=10**6),
+    )
     invited = manager_user(username="newbie")
     set_password = "/" + set_password_link(invited).split("://", 1)[1].split("/", 1)[1]
     return {
@@ -114,6 +124,7 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
         "/design/shop/invitations/",
         "/settings/api-keys/",
         "/settings/colleagues/",
+        "/settings/brand/",
         "/design/shop/send/",
         "/design/shop/email/",
         *site["uploads"],
@@ -133,6 +144,10 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
     assert preview.locator("button[type=submit]").evaluate(
         "b => getComputedStyle(b).borderRadius"
     ) not in ("", "0px")
+    # Next to it, the email of the survey: its HTML part in a frame with the email's own policy.
+    page.click("button[data-view=email]")
+    page.frame_locator("#pv-email-html").locator("text=Acme Tools").first.wait_for()
+    blocked += [f"/design/shop/ email: {v}" for v in page.evaluate("window.__csp")]
     # The mailbox shows the email's HTML in its frame.
     visit(page, base + "/mailbox/")
     page.locator("table a").first.click()
@@ -183,6 +198,11 @@ def test_no_page_breaks_the_content_security_policy(browser, live_server, site):
     assert cpage.locator("button[type=submit]").evaluate("b => getComputedStyle(b).cursor") == (
         "pointer"
     )
+    assert (
+        cpage.locator("button[type=submit]").evaluate("b => getComputedStyle(b).backgroundColor")
+        == "rgb(11, 93, 59)"
+    )  # the brand's theme stylesheet
+    assert cpage.locator(".brand img").evaluate("i => i.naturalWidth") > 0
     blocked += [f"answer: {v}" for v in cpage.evaluate("window.__csp")]
     cpage.click("button[type=submit]")
     cpage.wait_for_load_state("networkidle")

@@ -3,7 +3,7 @@ each rule's home can be read, and changed, before the modules that use it."""
 
 from .import_graph import cycles, import_graph
 
-PACKAGES = ["surveys", "followups", "access", "privacy"]
+PACKAGES = ["surveys", "followups", "access", "privacy", "branding"]
 
 
 def test_surveys_followups_access_and_privacy_import_no_circle():

@@ -45,6 +45,7 @@ def test_the_navigation_and_wide_tables_on_a_phone(browser, live_server, site):
         "Connectors",
         "Mailbox",
         "Colleagues",
+        "Brand",
         "API keys",
     ]
     assert [link.inner_text() for link in links.all()] == names

@@ -378,8 +378,10 @@
     clearTimeout(previewTimer);
     previewTimer = setTimeout(updatePreview, 250);
   }
+  let previewView = "page";
   async function updatePreview() {
     const seq = ++previewSeq;
+    if (previewView === "email") updateEmail(seq);
     const res = await call(`${root.dataset.preview}?lang=${encodeURIComponent(lang)}`, "POST", payload());
     if (seq !== previewSeq) return;
     if (res.ok) {
@@ -389,6 +391,37 @@
       errors = res.data; renderErrors(); markInvalid();
     }
   }
+  // The email as it will be sent, built on the server from the unsaved survey. Its HTML part is
+  // posted into a sandboxed frame: a page of its own, with the inline styles emails need.
+  async function updateEmail(seq) {
+    const reminder = $("em-reminder").checked ? "&reminder=1" : "";
+    const url = `${root.dataset.email}?lang=${encodeURIComponent(lang)}${reminder}`;
+    const res = await call(url, "POST", payload());
+    if (seq !== previewSeq || !res.ok) return;
+    $("em-subject").textContent = res.data.subject;
+    $("em-from").textContent = res.data.from;
+    $("em-text").textContent = res.data.text;
+    const form = $("email-draft-form");
+    form.action = `${url}&part=html`;
+    form.elements.csrfmiddlewaretoken.value = csrf();
+    form.elements.definition.value = JSON.stringify(payload());
+    form.submit();
+  }
+  for (const b of document.querySelectorAll("[data-view]")) {
+    b.onclick = () => {
+      previewView = b.dataset.view;
+      for (const o of document.querySelectorAll("[data-view]")) o.setAttribute("aria-selected", String(o === b));
+      $("pv-page").hidden = previewView !== "page";
+      $("pv-email").hidden = previewView !== "email";
+      document.querySelector("[data-page-only]").hidden = previewView !== "page";
+      // The email is 560 px wide: it gets the wide column the desktop preview gets.
+      const desktop = document.querySelector('[data-device="desktop"]').getAttribute("aria-selected") === "true";
+      document.querySelector(".editor-body").classList.toggle("desktop-preview", previewView === "email" || desktop);
+      if (previewView === "email") updateEmail(previewSeq);
+      else fitDesktop();
+    };
+  }
+  $("em-reminder").onchange = () => updateEmail(++previewSeq);
   function markInvalid() {
     document.querySelectorAll(".q").forEach((el, i) => el.classList.toggle("invalid", !!Object.keys(questionErrors(i)).length));
   }

@@ -13,6 +13,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import formats, translation
 from django.utils.translation import gettext
 
+from branding.selectors import current_brand, sender_address
+
 from ..answer_page import question_views
 from ..invitations import invitation_link
 from ..languages import pick_language
@@ -121,6 +123,7 @@ def _context(invitation: Invitation, language: str, personal: Personal, cache: d
     scale = _scale(survey, language, link, cache)
     custom_body = fill_placeholders(survey.text("email_body", language), values).strip()
     custom_subject = fill_placeholders(survey.text("email_subject", language), values)
+    brand = current_brand()
     return {
         "survey": survey,
         "title": survey.public_title(language),
@@ -136,6 +139,9 @@ def _context(invitation: Invitation, language: str, personal: Personal, cache: d
         "custom_subject": custom_subject,
         "reminder": personal.reminder,
         "language": language,
+        "brand": brand,
+        "logo_url": brand.absolute_logo_url,
+        "accent": brand.accent_color,
         "expires": formats.date_format(invitation.expires_at, "DATE_FORMAT")
         if invitation.expires_at
         else "",
@@ -183,7 +189,7 @@ def build_invitation_email(
     message = EmailMultiAlternatives(
         subject=subject_line,
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=sender_address(),
         to=[contact.email],
         headers=headers(invitation, token, "reminder" if reminder else "invitation"),
     )

@@ -21,6 +21,8 @@ from django.core.mail.message import (
 )
 from django.utils.html import escape
 
+from branding.selectors import sender_address
+
 from ..models import Invitation
 from .invitation import (
     Personal,
@@ -146,7 +148,7 @@ class InvitationWire:
         self.markers = {key: f"csat{key}{tag}" for key in ("name", "reference", "token")}
         self.marker = re.compile("|".join(self.markers.values()))
         self.sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, "utf-8")
-        self.from_line = _header("From", settings.DEFAULT_FROM_EMAIL)
+        self.from_line = _header("From", sender_address())
         self.shapes: dict[tuple, _Shape | None] = {}
 
     def _shape(
