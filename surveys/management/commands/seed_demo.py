@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.roles import MANAGER, SURVEY_ADMIN
+from branding import demo as branding_demo
 from followups import demo as followups_demo
 from reports import rollups
 from surveys import demo as delivery_demo
@@ -152,6 +153,7 @@ class Command(BaseCommand):
             + "."
         )
         followups_demo.seed(self.stdout)
+        branding_demo.seed()
         # The answers were written straight to the tables: on PostgreSQL the dashboards read the
         # rollups, built here (elsewhere they read the rows, and this does nothing).
         rollups.rebuild()
