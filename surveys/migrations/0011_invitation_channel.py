@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='invitation',
             name='channel',
-            field=models.CharField(choices=[('email', 'Our survey email'), ('helpdesk', 'Delivered by the helpdesk')], default='email', max_length=10),
+            field=models.CharField(choices=[('email', 'Our survey email'), ('helpdesk', 'Delivered by the helpdesk')], db_default='email', default='email', max_length=10),
         ),
     ]
