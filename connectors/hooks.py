@@ -6,20 +6,20 @@ is a 404; everything else is connectors.services.receive's answer."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import services
-from .models import Connector
+from . import selectors, services
 from .providers.shop import WooCommerce
 
 
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, public_id: str) -> HttpResponse:
-    connector = get_object_or_404(Connector.objects.select_related("survey"), public_id=public_id)
+    connector = selectors.connector_for_hook(public_id)
+    if connector is None:
+        raise Http404
     limit = settings.CONNECTORS_MAX_BODY_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
