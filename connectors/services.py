@@ -223,14 +223,17 @@ def _earlier_sql() -> str:
     return (
         f"SELECT {quote('touchpoint_id')} FROM {quote(Delivery._meta.db_table)} "
         f"WHERE {quote('connector_id')} = %s AND {quote('delivery_id')} = %s "
-        f"AND {quote('outcome')} NOT IN ({outcomes}) ORDER BY {quote('id')} LIMIT 1"
+        f"AND {quote('outcome')} NOT IN ({outcomes}) LIMIT 1"
     )
 
 
 def _earlier_delivery(connector: Connector, delivery_id: str) -> tuple[int | None] | None:
-    """The (touchpoint id,) of the connector's first delivery with this id that got past
+    """The (touchpoint id,) of an earlier delivery of the connector with this id that got past
     reading (a replay of it is a duplicate), None when there is none.
 
+    Any of them will do: a replay's row copies the first one's touchpoint. No ORDER BY, so
+    the only index that fits is (connector, delivery id), whatever the table's statistics say
+    (ordered by id, PostgreSQL sometimes walked all the connector's deliveries newest first).
     Asked on every delivery, so the SQL is written once instead of compiled per request."""
     with connection.cursor() as cursor:
         cursor.execute(_earlier_sql(), [connector.pk, delivery_id])
