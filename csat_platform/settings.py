@@ -172,6 +172,11 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Uploaded files (touchpoint CSV files): shared by the web and the worker processes.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 CSAT_UPLOAD_MAX_MB = env.int("CSAT_UPLOAD_MAX_MB", default=100)
+# An import queued or running without a committed batch for this long has stalled: its page
+# offers to resume it. A batch of 1,000 takes seconds; a worker restart, a minute or so.
+CSAT_UPLOAD_STALL_MINUTES = env.int("CSAT_UPLOAD_STALL_MINUTES", default=10)
+if CSAT_UPLOAD_STALL_MINUTES < 1:
+    raise ImproperlyConfigured("CSAT_UPLOAD_STALL_MINUTES must be at least 1.")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
