@@ -20,6 +20,7 @@ brings that survey's touchpoints (a missing `type` column means the survey's).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from .models import Survey, TouchpointUpload
 from .touchpoint_files import FileProblem, Row, check_events, count_lines, describe, open_rows
 from .touchpoints import MAX_BATCH, record_touchpoints
 
+log = logging.getLogger(__name__)
 Status = TouchpointUpload.Status
 PREVIEW_ROWS = 10
 MAX_REJECTED_KEPT = 1000
@@ -302,7 +304,10 @@ def run_upload(*, upload_id: int) -> TouchpointUpload | None:
                     skipped=dict(skipped),
                 )
     except Superseded:
-        return None  # a resume gave the import to a new run; this batch rolled back
+        log.info(
+            "upload %s: run %s was replaced by a resume; its batch rolled back", upload.pk, attempt
+        )
+        return None
     except FileProblem as problem:
         _fail(upload, str(problem), attempt=attempt)
         return None
