@@ -192,3 +192,46 @@ def test_only_survey_admins_resume_and_only_with_csrf(shop, monkeypatch):
     assert admin_client(admin).get(page).status_code == 405
     upload.refresh_from_db()
     assert (upload.status, upload.attempt) == ("running", 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_confirmed_before_the_upgrade_is_imported_from_its_first_line():
+    """Migration 0011: a queued upload still held its check's counts; imports now go on after
+    lines_done, so the migration resets them as confirming now does."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = (
+        [("surveys", "0010_test_response_index")],
+        [("surveys", "0011_upload_heartbeat")],
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    survey = make_survey(slug="legacy")
+    Upload = old.get_model("surveys", "TouchpointUpload")
+    queued = Upload.objects.create(
+        survey_id=survey.pk,
+        file_name="o.csv",
+        stored_as="uploads/o.csv",
+        status="queued",
+        lines_total=9,
+        lines_done=9,
+        rejected=[[3, "bad"]],
+        rejected_count=1,
+    )
+    done = Upload.objects.create(
+        survey_id=survey.pk,
+        file_name="p.csv",
+        stored_as="uploads/p.csv",
+        status="done",
+        lines_total=9,
+        lines_done=9,
+        rejected=[[3, "bad"]],
+        rejected_count=1,
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    queued, done = (TouchpointUpload.objects.get(pk=u.pk) for u in (queued, done))
+    assert (queued.lines_done, queued.rejected, queued.rejected_count) == (0, [], 0)
+    assert (done.lines_done, done.rejected_count) == (9, 1)

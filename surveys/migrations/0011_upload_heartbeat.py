@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def restart_queued_counts(apps, schema_editor):
+    """A file confirmed before this migration still holds its check's line count and rejected
+    lines: an import now goes on after lines_done, so reset them as confirming now does."""
+    TouchpointUpload = apps.get_model("surveys", "TouchpointUpload")
+    TouchpointUpload.objects.filter(status="queued").update(
+        lines_done=0, rejected=[], rejected_count=0
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -20,4 +29,5 @@ class Migration(migrations.Migration):
             name='heartbeat_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.RunPython(restart_queued_counts, migrations.RunPython.noop),
     ]
