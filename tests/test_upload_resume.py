@@ -196,14 +196,14 @@ def test_only_survey_admins_resume_and_only_with_csrf(shop, monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_file_confirmed_before_the_upgrade_is_imported_from_its_first_line():
-    """Migration 0011: a queued upload still held its check's counts; imports now go on after
+    """Migration 0012: a queued upload still held its check's counts; imports now go on after
     lines_done, so the migration resets them as confirming now does."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
     before, after = (
-        [("surveys", "0010_test_response_index")],
-        [("surveys", "0011_upload_heartbeat")],
+        [("surveys", "0011_invitation_channel")],
+        [("surveys", "0012_upload_heartbeat")],
     )
     executor = MigrationExecutor(connection)
     executor.migrate(before)

@@ -15,7 +15,7 @@ def restart_queued_counts(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0010_test_response_index'),
+        ('surveys', '0011_invitation_channel'),
     ]
 
     operations = [
