@@ -3,8 +3,9 @@ API's events per second in batches of one, in the same run, against the same ser
 
     .venv/bin/python bench/connectors.py [--deliveries 3000] [--workers 3] [--clients 4] [--rounds 2]
 
-Creates (and finally drops) the database `bench_connectors`, publishes a purchase survey, makes
-a Shopify connector and an API key, starts gunicorn on PostgreSQL and posts, over keep-alive
+Creates (and finally drops) the database `bench_connectors` (or the one --database-url or
+BENCH_DATABASE_URL names), publishes a purchase survey, makes the customers the events name, a
+Shopify connector and an API key, starts gunicorn on PostgreSQL and posts, over keep-alive
 HTTP: Shopify `orders/fulfilled` deliveries, each a new order signed as Shopify signs
 (base64 HMAC-SHA256 of the body), and the same number of single events to
 POST /api/v1/touchpoints/. The two alternate for `--rounds` rounds. Target: the connector
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench.ingest import free_port, serve  # noqa: E402
 
 SECRET = "shpss_bench_" + secrets.token_hex(8)
+CUSTOMERS = 5000  # events cycle through this many customers
 
 
 def prepare(database_url: str) -> tuple[str, str]:
@@ -51,6 +53,7 @@ def prepare(database_url: str) -> tuple[str, str]:
 
     from access.models import ApiKey
     from connectors import services
+    from surveys.models import Contact
     from tests.factories import make_survey
 
     call_command("migrate", verbosity=0)
@@ -60,6 +63,12 @@ def prepare(database_url: str) -> tuple[str, str]:
         languages=("en", "de"),
         send_delay_minutes=60,
         min_days_between_surveys=0,
+    )
+    # The customers both sides send are known before the first round: whichever side ran first
+    # would otherwise pay for making them, and the connector runs first in round 1.
+    Contact.objects.bulk_create(
+        Contact(email=f"buyer{n}@example.com", name=f"Bea Buyer {n}", locale="de")
+        for n in range(CUSTOMERS)
     )
     connector = services.create_connector(provider="shopify", survey="purchase", secret=SECRET)
     _, key = ApiKey.generate(name="bench")
@@ -74,13 +83,13 @@ def shopify_requests(count: int, tag: str, public_id: str) -> list[tuple[str, by
         body = json.dumps(
             {
                 "id": f"{tag}{n}",
-                "email": f"buyer{n % 5000}@example.com",
+                "email": f"buyer{n % CUSTOMERS}@example.com",
                 "name": f"#{tag}{n}",
                 "total_price": "19.90",
                 "currency": "EUR",
                 "customer_locale": "de",
                 "updated_at": when,
-                "customer": {"first_name": "Bea", "last_name": f"Buyer {n % 5000}"},
+                "customer": {"first_name": "Bea", "last_name": f"Buyer {n % CUSTOMERS}"},
                 "line_items": [{"title": "Kettle"}, {"title": "Filter"}],
             }
         ).encode()
@@ -108,8 +117,8 @@ def api_requests(count: int, tag: str, key: str) -> list[tuple[str, bytes, dict]
                     "external_id": f"api-{tag}{n}",
                     "occurred_at": when,
                     "customer": {
-                        "email": f"buyer{n % 5000}@example.com",
-                        "name": f"Bea Buyer {n % 5000}",
+                        "email": f"buyer{n % CUSTOMERS}@example.com",
+                        "name": f"Bea Buyer {n % CUSTOMERS}",
                         "locale": "de",
                     },
                     "attributes": {"order": f"#{tag}{n}", "product": "Kettle, Filter"},

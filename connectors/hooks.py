@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import links, services
+from . import links, selectors, services
 from .models import Connector
 from .providers.shop import WooCommerce
 
@@ -22,7 +22,9 @@ from .providers.shop import WooCommerce
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, public_id: str) -> HttpResponse:
-    connector = get_object_or_404(Connector.objects.select_related("survey"), public_id=public_id)
+    connector = selectors.connector_for_hook(public_id)
+    if connector is None:
+        raise Http404
     limit = settings.CONNECTORS_MAX_BODY_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -178,6 +178,11 @@ CSAT_UPLOAD_MAX_MB = env.int("CSAT_UPLOAD_MAX_MB", default=100)
 CSAT_LOGO_MAX_KB = env.int("CSAT_LOGO_MAX_KB", default=1024)
 if not 1 <= CSAT_LOGO_MAX_KB <= 10240:
     raise ImproperlyConfigured("CSAT_LOGO_MAX_KB must be between 1 and 10240.")
+# An import queued or running without a committed batch for this long has stalled: its page
+# offers to resume it. A batch of 1,000 takes seconds; a worker restart, a minute or so.
+CSAT_UPLOAD_STALL_MINUTES = env.int("CSAT_UPLOAD_STALL_MINUTES", default=10)
+if CSAT_UPLOAD_STALL_MINUTES < 1:
+    raise ImproperlyConfigured("CSAT_UPLOAD_STALL_MINUTES must be at least 1.")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

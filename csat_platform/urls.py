@@ -7,6 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from . import mailbox, views
 
 urlpatterns = [
+    # First: a provider's webhook is the most frequent request, and Django tries the patterns
+    # in order (at the end of the list it went through every other one first).
+    path("", include("connectors.urls")),
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -44,8 +47,5 @@ urlpatterns += [path("api/v1/", include("privacy.urls"))]
 # Email providers' bounce, complaint and delivery events: /anymail/<esp>/tracking/.
 urlpatterns += [path("anymail/", include("surveys.webhooks"))]
 
-# Connectors: shops' and helpdesks' signed webhooks in (/hooks/<id>/), their pages and API.
-urlpatterns += [
-    path("api/v1/", include("connectors.api_urls")),
-    path("", include("connectors.urls")),
-]
+# The connectors API (their webhooks and pages come first, above).
+urlpatterns += [path("api/v1/", include("connectors.api_urls"))]

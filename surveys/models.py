@@ -499,6 +499,12 @@ class TouchpointUpload(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The import's sign of life: set when it is queued and with every batch it commits. An
+    # import queued or running without one for CSAT_UPLOAD_STALL_MINUTES has stalled.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Which run owns the import: a resume counts it up, and a run writes a batch only while the
+    # row still names it, so a worker a resume replaced can never commit again.
+    attempt = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [

@@ -8,8 +8,10 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
@@ -68,7 +70,9 @@ def _page(
         "section": "design",
         "invite_form": invite_form or InviteForm(survey=survey),
         "upload_form": upload_form or UploadForm(),
-        "uploads": survey.uploads.order_by("-created_at")[:RECENT_UPLOADS],
+        "uploads": survey.uploads.annotate(
+            stalled=ExpressionWrapper(uploads.stalled(timezone.now()), BooleanField())
+        ).order_by("-created_at")[:RECENT_UPLOADS],
         "columns": [*EVENT_COLUMNS, *CUSTOMER_COLUMNS, f"{ATTRIBUTE_PREFIX}<name>"],
         "max_mb": settings.CSAT_UPLOAD_MAX_MB,
         "takes_invitations": survey.status == Survey.Status.ACTIVE,
@@ -159,16 +163,33 @@ def _upload(slug: str, upload_id: int) -> TouchpointUpload:
 @require_http_methods(["GET", "POST"])
 def upload_page(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
     upload = _upload(slug, upload_id)
-    status = 200
-    error = ""
     if request.method == "POST":
         try:
             uploads.confirm_upload(upload=upload)
         except DomainError as refused:
-            error, status = str(refused), refused.status
-        else:
-            transaction.on_commit(lambda: run_touchpoint_upload.delay(upload.pk))
-            return redirect("design-upload", slug=slug, upload_id=upload.pk)
+            return _upload_page(request, upload, error=str(refused), status=refused.status)
+        transaction.on_commit(lambda: run_touchpoint_upload.delay(upload.pk))
+        return redirect("design-upload", slug=slug, upload_id=upload.pk)
+    return _upload_page(request, upload)
+
+
+@survey_admin_required
+@require_POST
+def resume_upload(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
+    """Resume a stalled import: a new run goes on after the last committed batch."""
+    upload = _upload(slug, upload_id)
+    try:
+        uploads.resume_upload(upload=upload)
+    except DomainError as refused:
+        upload.refresh_from_db()
+        return _upload_page(request, upload, error=str(refused), status=refused.status)
+    transaction.on_commit(lambda: run_touchpoint_upload.delay(upload.pk))
+    return redirect("design-upload", slug=slug, upload_id=upload.pk)
+
+
+def _upload_page(
+    request: HttpRequest, upload: TouchpointUpload, *, error: str = "", status: int = 200
+) -> HttpResponse:
     skipped = [
         {"reason": key, "label": label, "hint": hint, "count": upload.skipped.get(key, 0)}
         for key, (label, hint) in SKIP_LABELS.items()
@@ -183,6 +204,8 @@ def upload_page(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse
         "skipped_total": sum(upload.skipped.values()),
         "more_rejected": max(0, upload.rejected_count - len(upload.rejected)),
         "rows_total": upload.rows_new + upload.rows_existing,
+        "stalled": uploads.is_stalled(upload),
+        "stall_minutes": settings.CSAT_UPLOAD_STALL_MINUTES,
     }
     return render(request, "design/upload.html", context, status=status)
 
@@ -198,5 +221,6 @@ def upload_status(request: HttpRequest, slug: str, upload_id: int) -> JsonRespon
             "in_progress": upload.in_progress,
             "lines_done": upload.lines_done,
             "lines_total": upload.lines_total,
+            "stalled": uploads.is_stalled(upload),
         }
     )

@@ -32,4 +32,9 @@ urlpatterns = [
         send_page.upload_status,
         name="design-upload-status",
     ),
+    path(
+        "design/<slug:slug>/uploads/<int:upload_id>/resume/",
+        send_page.resume_upload,
+        name="design-upload-resume",
+    ),
 ]

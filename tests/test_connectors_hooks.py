@@ -7,12 +7,15 @@ import json
 import time
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors import services
 from connectors.models import Connector, Delivery
+from surveys import tokens
 from surveys.models import Invitation, TouchpointEvent
 
 from . import connector_payloads as p
@@ -126,6 +129,48 @@ def test_a_replayed_delivery_sends_nothing_twice(case):
     assert TouchpointEvent.objects.count() == 1
     assert Invitation.objects.count() == 1
     assert outcomes(connector) == ["accepted", "duplicate"]
+
+
+def test_a_replay_of_an_ignored_delivery_stays_a_duplicate_once_its_topic_is_chosen(shop):
+    """The replay check looks at the delivery id before anything is recorded."""
+    connector = connect("shopify", shop)
+    body = p.dumps(p.shopify_order())
+    signed = p.shopify_headers(SECRET, body, topic="orders/paid")
+    assert post(connector, body, signed).json()["outcome"] == "ignored"
+    services.update_connector(connector=connector, data={"events": ["orders/paid"]})
+    again = post(connector, body, signed).json()
+    assert again["outcome"] == "duplicate"
+    assert again["detail"] == "A replay of a delivery already received."
+    assert not TouchpointEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around: as in production
+def test_a_delivery_is_one_transaction_with_one_lookup_of_its_connector(shop):
+    """What a delivery costs beyond the touchpoint service: the connector and its survey in one
+    query, the replay check, the delivery's row; no savepoint inside the one transaction."""
+    connector = connect("shopify", shop)
+    body = p.dumps(p.shopify_order())
+    with CaptureQueriesContext(connection) as queries:
+        assert post(connector, body, p.shopify_headers(SECRET, body)).status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in statements if "SAVEPOINT" in s]
+    assert len([s for s in statements if '"connectors_connector"' in s]) == 1
+    assert len([s for s in statements if '"connectors_delivery"' in s]) == 2  # check, insert
+
+
+def test_an_error_while_recording_stores_neither_touchpoint_nor_delivery(shop, monkeypatch):
+    connector = connect("shopify", shop)
+
+    def failing():
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(tokens, "salts_and_hashes", failing)
+    body = p.dumps(p.shopify_order())
+    with pytest.raises(RuntimeError):
+        post(connector, body, p.shopify_headers(SECRET, body))
+    assert not TouchpointEvent.objects.exists()
+    assert not Delivery.objects.exists()
+    assert not Invitation.objects.exists()
 
 
 def test_the_same_order_or_ticket_in_a_new_delivery_is_a_duplicate(case):

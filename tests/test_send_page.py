@@ -290,6 +290,7 @@ def test_the_status_view_reports_progress(shop, backlog):
         "in_progress": True,
         "lines_done": 0,
         "lines_total": 0,
+        "stalled": False,
     }
     uploads.check_upload(upload_id=item.pk)
     state = client.get(f"/design/shop/uploads/{item.pk}/status/").json()

@@ -1,5 +1,6 @@
 // A touchpoint upload being checked or imported: its progress from the status view every
-// second, and the page again once it is ready. Without JavaScript the page refreshes itself.
+// second, and the page again once it is ready or stalled (or moving again). Without JavaScript
+// the page refreshes itself, except while stalled.
 const card = document.querySelector("[data-upload-status]");
 if (card) {
   const bar = card.querySelector("[data-progress]");
@@ -9,7 +10,8 @@ if (card) {
       const reply = await fetch(card.dataset.uploadStatus, { headers: { Accept: "application/json" } });
       if (reply.ok) {
         const state = await reply.json();
-        if (state.status !== card.dataset.status || !state.in_progress) {
+        const stalled = state.stalled ? "1" : "0";
+        if (state.status !== card.dataset.status || !state.in_progress || stalled !== card.dataset.stalled) {
           window.location.reload();
           return;
         }
