@@ -234,17 +234,26 @@ def top_fields(payload: Any, *, limit: int = 40) -> dict:
 
 
 def _record(connector: Connector, **fields) -> Delivery:
-    delivery = Delivery.objects.create(connector=connector, **fields)
-    keep = settings.CONNECTORS_DELIVERY_RETENTION
-    if delivery.pk % 50 == 0:  # trim now and then: the cap is kept within 50 rows
+    # The log's cap is kept by trim_deliveries (beat), so no delivery pays for a delete.
+    return Delivery.objects.create(connector=connector, **fields)
+
+
+def trim_deliveries(*, keep: int | None = None) -> int:
+    """Delete every connector's deliveries beyond its newest `keep` (the setting by default);
+    how many were deleted."""
+    keep = keep or settings.CONNECTORS_DELIVERY_RETENTION
+    deleted = 0
+    for connector_id in Connector.objects.values_list("id", flat=True):
         cutoff = (
-            Delivery.objects.filter(connector=connector)
+            Delivery.objects.filter(connector_id=connector_id)
             .order_by("-id")
             .values_list("id", flat=True)[keep : keep + 1]
         )
         if cutoff:
-            Delivery.objects.filter(connector=connector, id__lte=cutoff[0]).delete()
-    return delivery
+            deleted += Delivery.objects.filter(
+                connector_id=connector_id, id__lte=cutoff[0]
+            ).delete()[0]
+    return deleted
 
 
 @functools.cache

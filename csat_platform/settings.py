@@ -414,6 +414,12 @@ if CONNECTORS_MAX_BODY_BYTES < 1024 or CONNECTORS_DELIVERY_RETENTION < 1:
     raise ImproperlyConfigured(
         "CONNECTORS_MAX_BODY_BYTES must be at least 1024, CONNECTORS_DELIVERY_RETENTION at least 1."
     )
+# Deliveries beyond the retention are deleted by beat, not by the delivery that passes the cap.
+CELERY_BEAT_SCHEDULE["connectors-trim-deliveries"] = {
+    "task": "connectors.tasks.trim_deliveries",
+    "schedule": 60.0,
+    "options": {"expires": 60},
+}
 # The sweep opens follow-ups whose task was lost (broker down when the answer came in): answers
 # from the last FOLLOWUPS_SWEEP_HOURS, older than the grace, at most FOLLOWUPS_SWEEP_LIMIT a run.
 FOLLOWUPS_SWEEP_SECONDS = env.int("FOLLOWUPS_SWEEP_SECONDS", default=300)

@@ -360,9 +360,28 @@ def test_deliveries_are_capped_per_connector(shop, settings):
     for n in range(120):
         body = p.dumps(p.shopify_order(order_id=n + 1))
         post(connector, body, p.shopify_headers(SECRET, body, topic="orders/create"))
-    assert connector.deliveries.count() <= 5 + 50
-    assert connector.deliveries.order_by("-id").first().fields["id"] == "120"
-    assert connector.deliveries.order_by("-id").first().fields["customer.first_name"] == '"Jon"'
+    other = connect("shopify", shop)
+    body = p.dumps(p.shopify_order(order_id=1))
+    post(other, body, p.shopify_headers(SECRET, body, topic="orders/create"))
+    assert connector.deliveries.count() == 120  # no delivery pays for the trim
+
+    assert services.trim_deliveries() == 115
+    kept = list(connector.deliveries.order_by("-id"))
+    assert [d.fields["id"] for d in kept] == ["120", "119", "118", "117", "116"]
+    assert kept[0].fields["customer.first_name"] == '"Jon"'
+    assert other.deliveries.count() == 1
+    assert services.trim_deliveries() == 0
+
+
+def test_beat_trims_the_delivery_logs():
+    from django.conf import settings as django_settings
+
+    from csat_platform.celery import app
+
+    schedule = django_settings.CELERY_BEAT_SCHEDULE.values()
+    entry = next(e for e in schedule if e["task"].endswith("trim_deliveries"))
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
 
 
 @pytest.mark.parametrize(
