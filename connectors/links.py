@@ -34,6 +34,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from branding.selectors import current_brand
 from surveys import advisory_locks, tokens
 from surveys.answer_page import question_views
 from surveys.invitations import InvitationBatch
@@ -111,6 +112,7 @@ def rating_row(connector: Connector) -> str:
             "question": view.text,
             "points": points,
             "link": templates(connector)["placeholder"],
+            "brand": current_brand(),
             "long_scale": len(points) > 5,
             "half": len(points) // 2,
             "rest": len(points) - len(points) // 2,

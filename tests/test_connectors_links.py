@@ -558,3 +558,13 @@ def test_a_link_mode_event_without_an_email_invites_nobody(support):
     assert response.json()["outcome"] == "accepted"
     assert not Invitation.objects.exists()
     assert TouchpointSkip.objects.get().reason == "undeliverable"
+
+
+def test_the_rating_row_wears_the_brands_accent(support):
+    from branding import services as brand_services
+
+    connector = link_connector()
+    brand_services.save_brand(company_name="Acme", sender_name="", accent_color="#0f766e")
+    row = links.rating_row(connector)
+    assert row.count("color:#0f766e;") == 5
+    assert "#3b3fb6" not in row
